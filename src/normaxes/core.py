@@ -1,0 +1,308 @@
+"""The one primitive of the book: standardize an array over a named set of axes.
+
+A *layout* names every dimension of an array, e.g. ``"B T F"`` or ``"N C H W"``. A parenthesised
+group splits one dimension into several named axes, outer first, as in einops:
+``"B T (G F)"`` with ``G=2`` reads a feature dimension of size 8 as 2 groups of 4 features.
+*over* names the axes whose positions share one mean and one variance; every combination of the
+remaining axes gets statistics of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+
+try:  # torch is a dependency of the book, but the primitive also runs on NumPy alone
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+__all__ = ["Spec", "parse_layout", "resolve", "standardize", "stat_groups", "shared_with"]
+
+_TOKEN = re.compile(r"\(|\)|[A-Za-z_][A-Za-z0-9_]*|\S")
+
+
+def parse_layout(layout: str) -> tuple[tuple[str, ...], ...]:
+    """Split a layout string into one tuple of axis names per dimension.
+
+    ``parse_layout("B T (G F)")`` gives ``(("B",), ("T",), ("G", "F"))``.
+    """
+    if not isinstance(layout, str) or not layout.strip():
+        raise ValueError(f"layout must be a non-empty string of axis names, got {layout!r}")
+    dims: list[tuple[str, ...]] = []
+    group: list[str] | None = None
+    for tok in _TOKEN.findall(layout):
+        if tok == "(":
+            if group is not None:
+                raise ValueError(f"layout {layout!r}: nested parentheses are not allowed")
+            group = []
+        elif tok == ")":
+            if group is None:
+                raise ValueError(f"layout {layout!r}: ')' without a matching '('")
+            if len(group) < 2:
+                raise ValueError(
+                    f"layout {layout!r}: a parenthesised group must split a dimension into at least "
+                    f"two named axes, got ({' '.join(group)})"
+                )
+            dims.append(tuple(group))
+            group = None
+        elif not (tok[0].isalpha() or tok[0] == "_"):
+            raise ValueError(f"layout {layout!r}: {tok!r} is not an axis name")
+        elif group is not None:
+            group.append(tok)
+        else:
+            dims.append((tok,))
+    if group is not None:
+        raise ValueError(f"layout {layout!r}: '(' is never closed")
+    names = [n for d in dims for n in d]
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"layout {layout!r}: duplicate axis name {n!r}")
+        seen.add(n)
+    return tuple(dims)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A layout resolved against a concrete shape: every named axis with its size."""
+
+    layout: str
+    dims: tuple[tuple[str, ...], ...]
+    shape: tuple[int, ...]
+    sizes: dict
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """All axis names, outer first, with groups expanded."""
+        return tuple(n for d in self.dims for n in d)
+
+    @property
+    def expanded_shape(self) -> tuple[int, ...]:
+        """The shape with every group split into its named axes."""
+        return tuple(self.sizes[n] for n in self.names)
+
+    def axes(self, over: str | tuple | list, *, what: str = "over") -> tuple[int, ...]:
+        """Positions in :attr:`expanded_shape` of the names in *over*."""
+        names = over.split() if isinstance(over, str) else list(over)
+        if not names:
+            raise ValueError(
+                f"{what} is empty: name at least one axis of the layout {self.layout!r}"
+            )
+        out = []
+        for n in names:
+            if n not in self.names:
+                raise ValueError(
+                    f"{what} names axis {n!r}, which is not in the layout {self.layout!r} "
+                    f"(its axes are {' '.join(self.names)})"
+                )
+            i = self.names.index(n)
+            if i in out:
+                raise ValueError(f"{what} names axis {n!r} twice")
+            out.append(i)
+        return tuple(sorted(out))
+
+
+def resolve(layout: str, shape, sizes: dict | None = None) -> Spec:
+    """Resolve *layout* against *shape*, inferring one unknown size per parenthesised group."""
+    dims = parse_layout(layout)
+    shape = tuple(int(s) for s in shape)
+    sizes = dict(sizes or {})
+    if len(dims) != len(shape):
+        raise ValueError(
+            f"layout {layout!r} names {len(dims)} dimensions but x has {len(shape)} "
+            f"(shape {shape})"
+        )
+    all_names = {n for d in dims for n in d}
+    for n, v in sizes.items():
+        if n not in all_names:
+            raise ValueError(f"size {n}={v!r} was given, but {n!r} is not an axis of {layout!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"size {n}={v!r} must be a positive integer")
+    out: dict[str, int] = {}
+    for i, (names, d) in enumerate(zip(dims, shape)):
+        if len(names) == 1:
+            n = names[0]
+            if n in sizes and sizes[n] != d:
+                raise ValueError(
+                    f"size {n}={sizes[n]} was given, but dimension {i} ({n}) of x has size {d}"
+                )
+            out[n] = d
+            continue
+        text = "(" + " ".join(names) + ")"
+        unknown = [n for n in names if n not in sizes]
+        known = prod(int(sizes[n]) for n in names if n in sizes)
+        if len(unknown) > 1:
+            choice = " or ".join(f"{n}=..." for n in unknown) if len(names) == 2 else (
+                f"sizes for all but one of {', '.join(unknown)}")
+            raise ValueError(
+                f"layout group {text} (dimension {i}, size {d}): missing group size for "
+                f"{' and '.join(map(repr, unknown))}; pass {choice}"
+            )
+        if d % known != 0:
+            given = " * ".join(f"{n}={sizes[n]}" for n in names if n in sizes)
+            raise ValueError(
+                f"group size {given} does not divide dimension {i} of x, of size {d}, "
+                f"in layout group {text}"
+            )
+        if not unknown and known != d:
+            given = " * ".join(f"{n}={sizes[n]}" for n in names)
+            raise ValueError(
+                f"group sizes {given} = {known} do not match dimension {i} of x, of size {d}, "
+                f"in layout group {text}"
+            )
+        for n in names:
+            out[n] = int(sizes[n]) if n in sizes else d // known
+    return Spec(layout=layout, dims=dims, shape=shape, sizes=out)
+
+
+def _is_torch(x) -> bool:
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _check_array(x):
+    if _is_torch(x):
+        if not x.is_floating_point():
+            raise ValueError(f"x must hold floating-point numbers, got dtype {x.dtype}")
+    elif isinstance(x, np.ndarray):
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"x must hold floating-point numbers, got dtype {x.dtype}")
+    else:
+        raise ValueError(f"x must be a NumPy array or a torch tensor, got {type(x).__name__}")
+
+
+def _check_mask(mask, x):
+    if _is_torch(x):
+        if not _is_torch(mask):
+            raise ValueError(
+                f"mask must be a torch tensor like x, got {type(mask).__name__}"
+            )
+        if mask.dtype != torch.bool:
+            raise ValueError(f"mask must be boolean (True marks real entries), got dtype {mask.dtype}")
+    else:
+        if not isinstance(mask, np.ndarray):
+            raise ValueError(f"mask must be a NumPy array like x, got {type(mask).__name__}")
+        if mask.dtype != np.bool_:
+            raise ValueError(f"mask must be boolean (True marks real entries), got dtype {mask.dtype}")
+    xs, ms = tuple(x.shape), tuple(mask.shape)
+    try:
+        ok = np.broadcast_shapes(ms, xs) == xs
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"mask of shape {ms} does not broadcast to x of shape {xs}")
+
+
+def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
+    r"""Standardize *x* over the named axes *over*.
+
+    Every position of *x* belongs to exactly one statistics set: the positions that agree on all
+    axes *not* in *over*. Each set gets its mean :math:`\mu` and **biased** variance
+    :math:`\sigma^2`, and ``y = (x - mu) / sqrt(sigma^2 + eps)``. There is no affine step here
+    (see :func:`normaxes.affine`).
+
+    Parameters
+    ----------
+    x
+        NumPy array or torch tensor of floating point numbers. The result has the same type,
+        shape, dtype (and device).
+    layout
+        One axis name per dimension of *x*, separated by spaces, e.g. ``"B T F"`` or
+        ``"N C H W"``; ``"B T (G F)"`` splits the last dimension into ``G`` groups of ``F``.
+    over
+        The axis names whose positions share one mean and variance, e.g. ``"T F"``.
+    eps
+        Added to the variance before the square root.
+    mask
+        Optional boolean array of the same kind as *x*, broadcastable to its shape (e.g.
+        ``[B, T, 1]``); ``True`` marks real entries. Statistics use real entries only; the output
+        is 0 at masked entries and in any statistics set without a real entry.
+    sizes
+        Sizes of axes inside parenthesised groups, all but one per group, e.g. ``G=2``.
+
+    Raises
+    ------
+    ValueError
+        With a message that names the axis, size or argument at fault.
+
+    Examples
+    --------
+    Layer Norm per frame and Group Norm on a sequence ``[B, T, F]``::
+
+        standardize(x, "B T F", over="F")
+        standardize(x, "B T (G F)", over="T F", G=2)
+    """
+    _check_array(x)
+    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps < 0:
+        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    spec = resolve(layout, x.shape, sizes)
+    axes = spec.axes(over)
+    if mask is not None:
+        _check_mask(mask, x)
+    xe = x.reshape(spec.expanded_shape)
+    if _is_torch(x):
+        def total(a):
+            return a.sum(dim=axes, keepdim=True)
+        where, sqrt = torch.where, torch.sqrt
+    else:
+        def total(a):
+            return a.sum(axis=axes, keepdims=True)
+        where, sqrt = np.where, np.sqrt
+    if mask is None:
+        n = prod(spec.expanded_shape[a] for a in axes)
+        mean = total(xe) / n
+        d = xe - mean
+        var = total(d * d) / n
+        y = d / sqrt(var + eps)
+    else:
+        if _is_torch(x):
+            m = mask.to(x.device).expand(x.shape).reshape(spec.expanded_shape)
+            zero = torch.zeros((), dtype=x.dtype, device=x.device)
+            count = total(m.to(x.dtype)).clamp(min=1)
+        else:
+            m = np.broadcast_to(mask, x.shape).reshape(spec.expanded_shape)
+            zero = x.dtype.type(0)
+            count = np.maximum(total(m.astype(x.dtype)), 1)
+        mean = total(where(m, xe, zero)) / count
+        d = where(m, xe - mean, zero)
+        var = total(d * d) / count
+        y = where(m, d / sqrt(var + eps), zero)
+    return y.reshape(x.shape)
+
+
+def stat_groups(layout: str, over, shape, **sizes) -> np.ndarray:
+    """Label every position of an array of *shape* with the index of its statistics set.
+
+    Two positions share a mean and a variance under ``standardize(x, layout, over)`` exactly when
+    they carry the same label. Labels run from 0 in the order of the axes not in *over*.
+    """
+    spec = resolve(layout, shape, sizes)
+    axes = spec.axes(over)
+    full = spec.expanded_shape
+    kept = [a for a in range(len(full)) if a not in axes]
+    idx = np.indices(full)
+    if kept:
+        labels = np.ravel_multi_index([idx[a] for a in kept], [full[a] for a in kept])
+    else:
+        labels = np.zeros(full, dtype=np.intp)
+    return labels.reshape(spec.shape)
+
+
+def shared_with(layout: str, over, shape, index=None, **sizes) -> np.ndarray:
+    """Boolean array of *shape*: the positions that share their statistics with *index*.
+
+    *index* is a position of the array (a tuple, one entry per dimension); by default the first
+    position ``(0, 0, ...)``.
+    """
+    labels = stat_groups(layout, over, shape, **sizes)
+    if index is None:
+        index = (0,) * labels.ndim
+    index = tuple(index)
+    if len(index) != labels.ndim:
+        raise ValueError(
+            f"index {index} has {len(index)} entries but the array has {labels.ndim} dimensions"
+        )
+    return labels == labels[index]

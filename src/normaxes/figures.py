@@ -1,0 +1,129 @@
+"""Cube figures in the style of Fig. 2 of the Group Normalization paper.
+
+Three axes are drawn: the batch axis, the channel (feature) axis, and every other axis flattened
+into one (time for ``[B, T, F]``; ``H, W`` for ``[N, C, H, W]``). The positions that share one
+mean and variance with a chosen position are shaded. What is shaded comes from
+:func:`cube_view`, which tests can check without drawing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import parse_layout, resolve, shared_with
+from .norms import NORMS
+
+__all__ = ["cube_view", "draw_cube", "draw_norms", "SHADE", "MASKED"]
+
+SHADE = "#3b75af"
+"""Colour of the positions that share one statistic."""
+MASKED = "#d9d9d9"
+"""Colour of padded (masked-out) positions."""
+
+
+def _dim_of(dims, name: str) -> int:
+    for i, names in enumerate(dims):
+        if name in names:
+            return i
+    raise ValueError(f"axis {name!r} is not in the layout ({' '.join(n for d in dims for n in d)})")
+
+
+def cube_view(layout: str, over, shape, *, batch: str, channel: str, index=None, mask=None,
+              **sizes):
+    """The cube of an array of *shape*: ``[batch, channel, rest]`` boolean arrays.
+
+    Returns ``(shared, real)``: *shared* marks the positions whose statistics are those of
+    position *index* (default: the first position) and that are real entries; *real* is the
+    *mask* (all True without one). *batch* and *channel* name the axes drawn as such (a name
+    inside a group, like ``C`` in ``"N (G C) H W"``, selects that group's dimension); all other
+    dimensions are flattened, in layout order, into the third axis.
+    """
+    spec = resolve(layout, shape, sizes)
+    dims = spec.dims
+    b, c = _dim_of(dims, batch), _dim_of(dims, channel)
+    if b == c:
+        raise ValueError(f"batch axis {batch!r} and channel axis {channel!r} are the same dimension")
+    rest = [i for i in range(len(dims)) if i not in (b, c)]
+    order = [b, c, *rest]
+    shared = shared_with(layout, over, shape, index, **sizes)
+    real = np.ones(spec.shape, dtype=bool) if mask is None else np.broadcast_to(
+        np.asarray(mask, dtype=bool), spec.shape)
+    cube = (spec.shape[b], spec.shape[c], -1)
+    return (
+        np.transpose(shared & real, order).reshape(cube),
+        np.transpose(real, order).reshape(cube),
+    )
+
+
+def _axis_label(dims, names) -> str:
+    return ", ".join(d[0] if len(d) == 1 else "(" + " ".join(d) + ")" for d in names)
+
+
+def draw_cube(ax, layout: str, over, shape, *, batch: str, channel: str, index=None, mask=None,
+              title: str | None = None, **sizes):
+    """Draw the cube of :func:`cube_view` on the 3-D axes *ax*.
+
+    The channel axis runs left to right, the batch axis into the page and the flattened axes
+    upwards, as in the GN paper's Fig. 2. Shaded cells share one statistic; grey cells are
+    masked out (padding).
+    """
+    shared, real = cube_view(layout, over, shape, batch=batch, channel=channel, index=index,
+                             mask=mask, **sizes)
+    dims = parse_layout(layout)
+    b, c = _dim_of(dims, batch), _dim_of(dims, channel)
+    rest = [dims[i] for i in range(len(dims)) if i not in (b, c)]
+    # voxel grid indexed (x=channel, y=batch, z=rest); z grows upwards, so flip the rest axis
+    sh = np.transpose(shared, (1, 0, 2))[:, :, ::-1]
+    rl = np.transpose(real, (1, 0, 2))[:, :, ::-1]
+    colors = np.empty(sh.shape + (4,))
+    colors[...] = (1.0, 1.0, 1.0, 0.18)
+    colors[~rl] = (*_rgb(MASKED), 0.55)
+    colors[sh] = (*_rgb(SHADE), 0.92)
+    ax.voxels(np.ones(sh.shape, dtype=bool), facecolors=colors, edgecolor=(0.25, 0.25, 0.25, 0.35),
+              linewidth=0.3)
+    ax.set_box_aspect(sh.shape, zoom=0.9)
+    ax.view_init(elev=18, azim=-62)
+    ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
+    ax.set_xlabel(_axis_label(dims, [dims[c]]), labelpad=-10)
+    ax.set_ylabel(_axis_label(dims, [dims[b]]), labelpad=-10)
+    ax.set_zlabel(_axis_label(dims, rest), labelpad=-10)
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.pane.set_visible(False)
+        axis.line.set_color((0, 0, 0, 0))
+    if title:
+        ax.set_title(title, fontsize=10, pad=0)
+    return ax
+
+
+def _rgb(hexcolor: str):
+    h = hexcolor.lstrip("#")
+    return tuple(int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))
+
+
+_CUBE_AXES = {"B T F": ("B", "F"), "N C H W": ("N", "C")}
+
+
+def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "LN", "GN", "IN"),
+               index=None, mask=None, figsize=None):
+    """Draw one cube per norm of *norms* on *layout* (``"B T F"`` or ``"N C H W"``), in a row.
+
+    Returns the matplotlib figure. Group Norm uses *G* groups; *mask* (broadcastable to *shape*)
+    greys out padded positions.
+    """
+    import matplotlib.pyplot as plt
+
+    if layout not in NORMS:
+        raise ValueError(f"layout {layout!r} is not one of the book's layouts {list(NORMS)}")
+    if shape is None:
+        shape = (4, 8, 6) if layout == "B T F" else (4, 6, 3, 3)
+    batch, channel = _CUBE_AXES[layout]
+    fig = plt.figure(figsize=figsize or (3.0 * len(norms), 3.2))
+    for k, short in enumerate(norms):
+        spec = NORMS[layout][short]
+        sizes = {spec.group_axis: G} if spec.group_axis else {}
+        ax = fig.add_subplot(1, len(norms), k + 1, projection="3d")
+        title = f"{spec.name}\nover {spec.over}" + (f" (G={G})" if spec.group_axis else "")
+        draw_cube(ax, spec.layout, spec.over, shape, batch=batch, channel=channel, index=index,
+                  mask=mask, title=title, **sizes)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88, wspace=0.05)
+    return fig

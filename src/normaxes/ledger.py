@@ -1,0 +1,193 @@
+"""The claims ledger: every equality or difference the book states, as code that can be re-run.
+
+A claim is registered with :func:`claim` on a function that returns the two computations to
+compare. :func:`check` runs one and raises ``AssertionError`` if it does not hold; :func:`run_all`
+runs them all; :func:`table` renders the results. Chapters call :func:`show` instead of writing a
+claim's code a second time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import pkgutil
+import textwrap
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .frameworks import to_numpy
+
+__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "run_all", "table",
+           "format_diff", "claim_code"]
+
+EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
+FLOOR = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+EXPECTS = ("equal", "differ")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the book: *left* and *right* are *expect*-ed to be ``"equal"`` or ``"differ"``."""
+
+    name: str
+    statement: str
+    layout: str
+    left: str
+    right: str
+    expect: str
+    chapter: str
+    compute: Callable = field(repr=False)
+    tol: float | None = None
+    min_diff: float = 1e-2
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of running a :class:`Claim`: the largest absolute difference and whether it holds."""
+
+    claim: Claim
+    diff: float
+    dtype: np.dtype
+    holds: bool
+
+    @property
+    def verdict(self) -> str:
+        """``"equal"`` or ``"differ"``, as measured."""
+        return self.claim.expect if self.holds else EXPECTS[1 - EXPECTS.index(self.claim.expect)]
+
+    @property
+    def measured(self) -> str:
+        """The largest difference as stable text (see :func:`format_diff`)."""
+        return format_diff(self.diff, self.dtype, self.claim.expect)
+
+    def line(self) -> str:
+        mark = "holds" if self.holds else "FAILS"
+        return f"[{mark}] {self.claim.name}: {self.verdict}, {self.measured}"
+
+    def __repr__(self) -> str:
+        return self.line()
+
+    def _repr_markdown_(self) -> str:  # for chapter pages
+        return f"`{self.line()}`"
+
+
+REGISTRY: dict[str, Claim] = {}
+
+
+def claim(name: str, *, statement: str, layout: str, left: str, right: str, chapter: str,
+          expect: str = "equal", tol: float | None = None, min_diff: float = 1e-2):
+    """Register the decorated function, which returns ``(left, right)``, as the claim *name*."""
+    if expect not in EXPECTS:
+        raise ValueError(f"expect must be one of {EXPECTS}, got {expect!r}")
+
+    def register(fn):
+        if name in REGISTRY and REGISTRY[name].compute.__qualname__ != fn.__qualname__:
+            raise ValueError(f"claim {name!r} is registered twice")
+        REGISTRY[name] = Claim(name, statement, layout, left, right, expect, chapter, fn, tol,
+                               min_diff)
+        return fn
+
+    return register
+
+
+def _load():
+    pkg = importlib.import_module("normaxes.claims")
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"normaxes.claims.{mod.name}")
+
+
+def claims(chapter: str | None = None) -> list[Claim]:
+    """All registered claims (of one *chapter*, if given), ordered by chapter then registration."""
+    _load()
+    out = [c for c in REGISTRY.values() if chapter is None or c.chapter == chapter]
+    return sorted(out, key=lambda c: c.chapter)
+
+
+def _get(name: str) -> Claim:
+    _load()
+    if name not in REGISTRY:
+        raise KeyError(f"no claim named {name!r} in the ledger")
+    return REGISTRY[name]
+
+
+def format_diff(diff: float, dtype, expect: str) -> str:
+    """The largest difference as text that does not change with the order of float reductions.
+
+    An expected equality prints the power of ten just above the difference, never below the
+    dtype's floor (1e-6 for float32, 1e-12 for float64); a difference prints two significant
+    digits.
+    """
+    if expect == "differ" or diff > 1e-3:
+        return f"max|Δ| = {diff:.2g}"
+    floor = FLOOR.get(np.dtype(dtype), 1e-12)
+    bound = floor if diff <= floor else 10.0 ** math.ceil(math.log10(diff))
+    return f"max|Δ| ≤ {bound:.0e}"
+
+
+def run(name: str) -> Result:
+    """Run claim *name* and measure the largest absolute difference of its two computations."""
+    c = _get(name)
+    a, b = (to_numpy(v) for v in c.compute())
+    dtype = np.result_type(a.dtype, b.dtype) if a.dtype.kind == b.dtype.kind == "f" else np.dtype(
+        np.float64)
+    a64, b64 = np.broadcast_arrays(a.astype(np.float64), b.astype(np.float64))
+    diff = float(np.max(np.abs(a64 - b64))) if a64.size else 0.0
+    if not math.isfinite(diff):
+        holds = False
+    elif c.expect == "equal":
+        holds = diff <= (c.tol if c.tol is not None else EQUAL_TOL.get(dtype, 1e-10))
+    else:
+        holds = diff >= c.min_diff
+    return Result(c, diff, dtype, holds)
+
+
+def check(name: str) -> Result:
+    """Run claim *name*; raise ``AssertionError`` unless it holds."""
+    r = run(name)
+    assert r.holds, r.line() + f" (expected {r.claim.expect}: {r.claim.statement})"
+    return r
+
+
+def show(name: str) -> None:
+    """Check claim *name* and display, in a notebook, its statement, its code and the result.
+
+    Returns nothing, so that a notebook cell ending in ``show(...)`` displays the claim once.
+    """
+    from IPython.display import Markdown, display
+
+    r = check(name)
+    body = claim_code(r.claim)
+    display(Markdown(
+        f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n"
+        f"```python\n{body.rstrip()}\n```\n\n"
+        f"Measured: **{r.verdict}**, {r.measured}."
+    ))
+
+
+def claim_code(c: Claim) -> str:
+    """The body of a claim's function: the code that computes its two sides."""
+    lines = inspect.getsource(c.compute).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("def "))
+    while not lines[start].rstrip().endswith(":"):  # a signature over several lines
+        start += 1
+    return textwrap.dedent("\n".join(lines[start + 1:]))
+
+
+def run_all(chapter: str | None = None) -> list[Result]:
+    """Run every claim (of one *chapter*, if given)."""
+    return [run(c.name) for c in claims(chapter)]
+
+
+def table(results: list[Result]) -> str:
+    """A Markdown table of *results*: claim, chapter, layout, the two sides, expected, measured."""
+    rows = ["| claim | chapter | layout | left | right | expected | measured | holds |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        c = r.claim
+        cells = [f"`{c.name}`", c.chapter, c.layout, c.left, c.right, c.expect, r.measured,
+                 "yes" if r.holds else "**NO**"]
+        rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
+    return "\n".join(rows)
