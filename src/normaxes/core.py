@@ -20,7 +20,8 @@ try:  # torch is a dependency of the book, but the primitive also runs on NumPy 
 except ImportError:  # pragma: no cover
     torch = None
 
-__all__ = ["Spec", "parse_layout", "resolve", "standardize", "stat_groups", "shared_with"]
+__all__ = ["Spec", "parse_layout", "resolve", "standardize", "moments", "stat_groups",
+           "shared_with"]
 
 _TOKEN = re.compile(r"\(|\)|[A-Za-z_][A-Za-z0-9_]*|\S")
 
@@ -235,6 +236,22 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
         standardize(x, "B T F", over="F")
         standardize(x, "B T (G F)", over="T F", G=2)
     """
+    xe, m, mean, var, _ = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes)
+    sqrt = torch.sqrt if _is_torch(x) else np.sqrt
+    y = (xe - mean) / sqrt(var + eps)
+    if m is not None:
+        y = _where(m, y)
+    return y.reshape(x.shape)
+
+
+def _where(m, a):
+    """``a`` where ``m`` is True, else 0."""
+    if _is_torch(a):
+        return torch.where(m, a, torch.zeros((), dtype=a.dtype, device=a.device))
+    return np.where(m, a, a.dtype.type(0))
+
+
+def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
     _check_array(x)
     if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps < 0:
         raise ValueError(f"eps must be a number >= 0, got {eps!r}")
@@ -246,31 +263,39 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
     if _is_torch(x):
         def total(a):
             return a.sum(dim=axes, keepdim=True)
-        where, sqrt = torch.where, torch.sqrt
     else:
         def total(a):
             return a.sum(axis=axes, keepdims=True)
-        where, sqrt = np.where, np.sqrt
     if mask is None:
-        n = prod(spec.expanded_shape[a] for a in axes)
-        mean = total(xe) / n
+        m = None
+        count = prod(spec.expanded_shape[a] for a in axes)
+        mean = total(xe) / count
         d = xe - mean
-        var = total(d * d) / n
-        y = d / sqrt(var + eps)
+        var = total(d * d) / count
     else:
         if _is_torch(x):
             m = mask.to(x.device).expand(x.shape).reshape(spec.expanded_shape)
-            zero = torch.zeros((), dtype=x.dtype, device=x.device)
-            count = total(m.to(x.dtype)).clamp(min=1)
+            count = total(m.to(x.dtype))
+            safe = count.clamp(min=1)
         else:
             m = np.broadcast_to(mask, x.shape).reshape(spec.expanded_shape)
-            zero = x.dtype.type(0)
-            count = np.maximum(total(m.astype(x.dtype)), 1)
-        mean = total(where(m, xe, zero)) / count
-        d = where(m, xe - mean, zero)
-        var = total(d * d) / count
-        y = where(m, d / sqrt(var + eps), zero)
-    return y.reshape(x.shape)
+            count = total(m.astype(x.dtype))
+            safe = np.maximum(count, 1)
+        mean = total(_where(m, xe)) / safe
+        d = _where(m, xe - mean)
+        var = total(d * d) / safe
+    return xe, m, mean, var, count
+
+
+def moments(x, layout: str, over, *, mask=None, **sizes):
+    """Mean, biased variance and count of every statistics set of ``standardize(x, layout, over)``.
+
+    The three results keep the reduced axes of the expanded layout as size-1 dimensions (the
+    count is a plain number without *mask*). With *mask*, only real entries count; a set without
+    real entries has mean 0, variance 0 and count 0.
+    """
+    _, _, mean, var, count = _moments(x, layout, over, mask=mask, sizes=sizes)
+    return mean, var, count
 
 
 def stat_groups(layout: str, over, shape, **sizes) -> np.ndarray:

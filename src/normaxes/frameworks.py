@@ -28,9 +28,12 @@ def keras():
 
 
 def to_numpy(x) -> np.ndarray:
-    """A NumPy copy of a NumPy array, torch tensor or Keras tensor."""
+    """A NumPy copy of a NumPy array, torch tensor, Keras tensor or Keras variable."""
     if isinstance(x, np.ndarray):
         return x
+    value = getattr(x, "value", None)  # a Keras variable wraps a torch tensor
+    if value is not None and hasattr(value, "detach"):
+        x = value
     detach = getattr(x, "detach", None)
     if detach is not None:
         return detach().cpu().numpy()
