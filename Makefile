@@ -12,12 +12,21 @@ export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
 # nbval must pass with 1 and with 2 threads; `make test` uses THREADS, `make test-threads` both.
 THREADS ?= 2
+# The browser test needs Debian's chromium (.ci/run installs it). Without it, `make test` skips the
+# browser test and says so, unless BROWSER_REQUIRED=1; `make test-browser` always fails without it.
+CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
+BROWSER_REQUIRED ?= 0
+NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
-.PHONY: help install book test test-unit test-notebooks test-threads build-strict execute clean
+.PHONY: help install book book-single test test-unit test-notebooks test-threads build-strict \
+	test-browser execute clean
 
 help:
 	@echo "make book            build the HTML book into _build/html"
-	@echo "make test            unit tests, nbval (strict) over every chapter, strict book build"
+	@echo "make book-single     build the whole book as one HTML page into _build/singlehtml"
+	@echo "make test            unit tests, nbval (strict) over every chapter, strict book build,"
+	@echo "                     and the browser test over every page (when Chromium is installed)"
+	@echo "make test-browser    strict book build, then every page in headless Chromium"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1 and with OMP_NUM_THREADS=2"
 	@echo "make execute         re-execute every chapter in place (for authors)"
 	@echo "make clean           remove _build (keeps .venv)"
@@ -36,8 +45,12 @@ book: install
 	$(VENV)/bin/jupyter-book build . --all
 	@echo "The book: $(abspath _build/html/index.html)"
 
+book-single: install
+	$(VENV)/bin/jupyter-book build . --builder singlehtml --all
+	@echo "The single-page book: $(abspath _build/singlehtml/intro.html)"
+
 test-unit: install
-	MPLBACKEND=Agg $(PY) -m pytest -q tests
+	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
 
 test-notebooks: install
 	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q --nbval --nbval-current-env \
@@ -49,8 +62,22 @@ test-threads: install
 
 build-strict: install
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+	$(VENV)/bin/jupyter-book build . --builder singlehtml --all -W -n --keep-going
+
+test-browser: build-strict
+	@if [ -z "$(CHROMIUM)" ]; then echo "make test-browser: FAILED: $(NO_CHROMIUM)"; exit 1; fi
+	$(PY) -m pytest -q tests/browser
+	@echo "Screenshots and contact sheet: $(abspath _build/screenshots)"
 
 test: test-unit test-notebooks build-strict
+	@if [ -n "$(CHROMIUM)" ]; then \
+	  $(PY) -m pytest -q tests/browser && \
+	  echo "Screenshots and contact sheet: $(abspath _build/screenshots)"; \
+	elif [ "$(BROWSER_REQUIRED)" = 1 ]; then \
+	  echo "make test: FAILED: the browser test is required but $(NO_CHROMIUM)"; exit 1; \
+	else \
+	  echo "make test: SKIPPED the browser test (tests/browser): $(NO_CHROMIUM)"; \
+	fi
 	@echo "make test: all checks passed"
 
 execute: install

@@ -1,0 +1,89 @@
+"""A small Sphinx extension for the book (``sphinx.extra_extensions`` in ``_config.yml``).
+
+- MathJax from the book itself: the pages typeset their formulas with MathJax 3; instead of a CDN,
+  the MathJax distribution of the pinned ``django-static-mathjax`` package is copied into
+  ``_static/mathjax``, so the HTML renders offline and in the browser test exactly as online.
+- No script tag twice (see :func:`_dedupe_scripts`), and no request for a search index that the
+  single-page build does not have (see :func:`_single_page_without_search`).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+MATHJAX_ENTRY = "mathjax/tex-mml-chtml.js"
+
+
+def mathjax_dir() -> Path:
+    """The ``es5`` folder of the installed MathJax distribution."""
+    try:
+        import mathjax  # the django-static-mathjax package, no Django needed
+    except ImportError as err:  # pragma: no cover - the pinned requirements install it
+        raise RuntimeError(
+            "MathJax is missing: install the pinned requirements (django-static-mathjax)"
+        ) from err
+    path = Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
+    if not (path / "tex-mml-chtml.js").is_file():
+        raise RuntimeError(f"no MathJax distribution under {path}")
+    return path
+
+
+def _copy_mathjax(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "mathjax"
+    if not (target / "tex-mml-chtml.js").is_file():
+        shutil.copytree(mathjax_dir(), target, dirs_exist_ok=True)
+
+
+_NO_SEARCH = (
+    "<style>/* the single-page book has no search index (normaxes.sphinxext) */\n"
+    ".search-button-field, .search-button__button, form.bd-search {display: none !important;}"
+    "</style>\n</head>"
+)
+
+
+def _single_page_without_search(app, exception):
+    """The single-page build has no search index: drop the theme's search script and box.
+
+    pydata-sphinx-theme loads ``searchindex.js`` on every page for its search box, but Sphinx's
+    ``singlehtml`` builder writes no index, so the page would request a missing file.
+    """
+    if exception is not None or app.builder.name != "singlehtml":
+        return
+    for page in Path(app.outdir).glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        if '<script src="searchindex.js"></script>' in html:
+            html = html.replace('<script src="searchindex.js"></script>', "")
+            page.write_text(html.replace("</head>", _NO_SEARCH, 1), encoding="utf-8")
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree):
+    """Drop repeated identical script tags.
+
+    sphinx-thebe adds its inline configuration (``const THEBE_JS_URL = ...``) each time Sphinx
+    emits ``env-before-read-docs``, and the tags reach each page twice (once registered with
+    filename ``None``, once with ``""``); a page that declares a ``const`` twice stops with a
+    JavaScript error. Identical tags are dropped, order is kept.
+    """
+    seen, kept = set(), []
+    for js in context.get("script_files", []):
+        # an inline script is registered once with filename None and once with "": same tag
+        key = (getattr(js, "filename", js) or "",
+               tuple(sorted(getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(js)
+    # in place: Sphinx's own handlers (MathJax among them) add to this very list afterwards
+    context["script_files"][:] = kept
+
+
+def setup(app):
+    app.config.mathjax_path = MATHJAX_ENTRY
+    app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _single_page_without_search)
+    # early: a later handler may return a template name, which ends the event for the rest
+    app.connect("html-page-context", _dedupe_scripts, priority=100)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
