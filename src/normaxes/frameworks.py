@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-__all__ = ["keras", "to_numpy"]
+__all__ = ["keras", "to_numpy", "on_channels_first"]
 
 
 def keras():
@@ -38,3 +38,16 @@ def to_numpy(x) -> np.ndarray:
     if detach is not None:
         return detach().cpu().numpy()
     return np.asarray(x)
+
+
+def on_channels_first(fn, x):
+    """Apply *fn*, which wants channels first, to a sequence *x* laid out ``[B, T, F]``.
+
+    PyTorch's ``BatchNorm1d``, ``GroupNorm``, ``InstanceNorm1d`` and ``Conv1d`` read a sequence as
+    ``[B, F, T]``; this swaps the last two dimensions, applies *fn* and swaps them back, so the
+    result is ``[B, T, F]`` again. Works on torch tensors and NumPy arrays.
+    """
+    if x.ndim != 3:
+        raise ValueError(f"x must be a sequence [B, T, F] with 3 dimensions, got {x.ndim} "
+                         f"(shape {tuple(x.shape)})")
+    return fn(x.swapaxes(1, 2)).swapaxes(1, 2)

@@ -3,6 +3,7 @@
 - MathJax from the book itself: the pages typeset their formulas with MathJax 3; instead of a CDN,
   the MathJax distribution of the pinned ``django-static-mathjax`` package is copied into
   ``_static/mathjax``, so the HTML renders offline and in the browser test exactly as online.
+- An ``index.html`` that redirects to the front page and names the favicon (see :func:`_index_page`).
 - No script tag twice (see :func:`_dedupe_scripts`), and no request for a search index that the
   single-page build does not have (see :func:`_single_page_without_search`).
 """
@@ -59,6 +60,39 @@ def _single_page_without_search(app, exception):
             page.write_text(html.replace("</head>", _NO_SEARCH, 1), encoding="utf-8")
 
 
+_INDEX = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="icon" href="_static/{favicon}">
+<link rel="canonical" href="{target}">
+<meta http-equiv="Refresh" content="0; url={target}" />
+</head>
+<body><p><a href="{target}">{title}</a></p></body>
+</html>
+"""
+
+
+def _index_page(app, exception):
+    """Write ``index.html``, a redirect to the root page, before sphinx-external-toc does.
+
+    sphinx-external-toc writes a bare ``<meta>`` redirect when there is no ``index.html``; a
+    browser then asks the server for ``/favicon.ico``, which the book does not have (a 404 on
+    the way in). This page names the book's favicon and title; sphinx-external-toc keeps an
+    ``index.html`` that exists.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    root = app.config.root_doc
+    if root == "index":
+        return
+    favicon = Path(app.config.html_favicon or "favicon.svg").name
+    title = app.config.html_title or app.config.project
+    page = _INDEX.format(title=title, favicon=favicon, target=f"{root}.html")
+    (Path(app.outdir) / "index.html").write_text(page, encoding="utf-8")
+
+
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
     """Drop repeated identical script tags.
 
@@ -82,6 +116,7 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 def setup(app):
     app.config.mathjax_path = MATHJAX_ENTRY
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _index_page, priority=100)  # before sphinx-external-toc's
     app.connect("build-finished", _single_page_without_search)
     # early: a later handler may return a template name, which ends the event for the rest
     app.connect("html-page-context", _dedupe_scripts, priority=100)
