@@ -3,7 +3,7 @@
 - MathJax from the book itself: the pages typeset their formulas with MathJax 3; instead of a CDN,
   the MathJax distribution of the pinned ``django-static-mathjax`` package is copied into
   ``_static/mathjax``, so the HTML renders offline and in the browser test exactly as online.
-- An ``index.html`` that redirects to the front page and names the favicon (see :func:`_index_page`).
+- An ``index.html`` that redirects to the front page and names an icon (see :func:`_index_page`).
 - No script tag twice (see :func:`_dedupe_scripts`), and no request for a search index that the
   single-page build does not have (see :func:`_single_page_without_search`).
 """
@@ -65,7 +65,7 @@ _INDEX = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
-<link rel="icon" href="_static/{favicon}">
+<link rel="icon" href="data:,">
 <link rel="canonical" href="{target}">
 <meta http-equiv="Refresh" content="0; url={target}" />
 </head>
@@ -79,17 +79,17 @@ def _index_page(app, exception):
 
     sphinx-external-toc writes a bare ``<meta>`` redirect when there is no ``index.html``; a
     browser then asks the server for ``/favicon.ico``, which the book does not have (a 404 on
-    the way in). This page names the book's favicon and title; sphinx-external-toc keeps an
-    ``index.html`` that exists.
+    the way in). This page names an icon and the book's title; sphinx-external-toc keeps an
+    ``index.html`` that exists. The icon is an empty ``data:`` URL: a file would be requested
+    and then aborted by the immediate redirect.
     """
     if exception is not None or app.builder.format != "html":
         return
     root = app.config.root_doc
     if root == "index":
         return
-    favicon = Path(app.config.html_favicon or "favicon.svg").name
     title = app.config.html_title or app.config.project
-    page = _INDEX.format(title=title, favicon=favicon, target=f"{root}.html")
+    page = _INDEX.format(title=title, target=f"{root}.html")
     (Path(app.outdir) / "index.html").write_text(page, encoding="utf-8")
 
 
