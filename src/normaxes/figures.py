@@ -84,14 +84,14 @@ def draw_cube(ax, layout: str, over, shape, *, batch: str, channel: str, index=N
     ax.set_box_aspect(sh.shape, zoom=0.9)
     ax.view_init(elev=18, azim=-62)
     ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-    ax.set_xlabel(_axis_label(dims, [dims[c]]), labelpad=-10)
-    ax.set_ylabel(_axis_label(dims, [dims[b]]), labelpad=-10)
-    ax.set_zlabel(_axis_label(dims, rest), labelpad=-10)
+    ax.set_xlabel(_axis_label(dims, [dims[c]]), labelpad=-8, fontsize=13)
+    ax.set_ylabel(_axis_label(dims, [dims[b]]), labelpad=-8, fontsize=13)
+    ax.set_zlabel(_axis_label(dims, rest), labelpad=-8, fontsize=13)
     for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
         axis.pane.set_visible(False)
         axis.line.set_color((0, 0, 0, 0))
     if title:
-        ax.set_title(title, fontsize=10, pad=0)
+        ax.set_title(title, fontsize=13, pad=0)
     return ax
 
 
@@ -125,5 +125,5 @@ def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "L
         title = f"{spec.name}\nover {spec.over}" + (f" (G={G})" if spec.group_axis else "")
         draw_cube(ax, spec.layout, spec.over, shape, batch=batch, channel=channel, index=index,
                   mask=mask, title=title, **sizes)
-    fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88, wspace=0.05)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=0.84, wspace=0.05)
     return fig
