@@ -21,7 +21,7 @@ def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
     bn = torch.nn.BatchNorm1d(8).train()  # reads channels first: [B, F, T]
     with torch.no_grad():
-        ref = on_channels_first(bn, x)  # transpose to [B, F, T], normalize, transpose back
+        ref = on_channels_first(bn, x)  # to [B, F, T], normalize, back to [B, T, F]
     return standardize(x, "B T F", over="B T"), ref
 
 
@@ -74,8 +74,8 @@ def _():
        left='standardize "N H W C" over "N H W", eps=1e-3',
        right="BatchNormalization()(x, training=True)")
 def _():
-    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
-    x = torch.from_numpy(np.ascontiguousarray(x))
+    x = data.images(N=4, C=6, H=5, W=5, seed=12)  # [N, C, H, W]
+    x = torch.from_numpy(x).permute(0, 2, 3, 1)  # [N, H, W, C]
     bn = keras().layers.BatchNormalization()  # axis=-1 is C here
     return standardize(x, "N H W C", over="N H W", eps=1e-3), bn(x, training=True)
 
@@ -139,10 +139,10 @@ def _():
        left="running_var, BatchNorm1d(F, momentum=1.0)", right="n/(n-1) · biased variance")
 def _():
     x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
-    bn = torch.nn.BatchNorm1d(8, momentum=1.0)  # torch: momentum weights the new value
+    bn = torch.nn.BatchNorm1d(8, momentum=1.0)  # keeps only the new value
     with torch.no_grad():
         on_channels_first(bn.train(), torch.from_numpy(x))
-    _, var, n = moments(x, "B T F", over="B T")  # biased variance per feature, n = 10
+    _, var, n = moments(x, "B T F", over="B T")  # biased variance, n = 10
     return bn.running_var, var.ravel() * n / (n - 1)
 
 
@@ -164,7 +164,7 @@ def _():
        left="moving_variance, BatchNormalization(momentum=0.0)", right="biased variance")
 def _():
     x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
-    bn = keras().layers.BatchNormalization(momentum=0.0)  # Keras: momentum weights the old value
+    bn = keras().layers.BatchNormalization(momentum=0.0)  # keeps only the new
     bn(torch.from_numpy(x), training=True)
     _, var, _ = moments(x, "B T F", over="B T")  # biased variance per feature
     return bn.moving_variance, var.ravel()
@@ -187,8 +187,8 @@ def _():
        left="BatchNorm1d(F, momentum=0.1) running_mean",
        right="BatchNormalization(momentum=0.9) moving_mean")
 def _():
-    bn_torch = torch.nn.BatchNorm1d(8, momentum=0.1)  # weight of the new batch: 0.1
-    bn_keras = keras().layers.BatchNormalization(momentum=0.9)  # weight of the old value: 0.9
+    bn_torch = torch.nn.BatchNorm1d(8, momentum=0.1)  # new batch weighs 0.1
+    bn_keras = keras().layers.BatchNormalization(momentum=0.9)  # old value: 0.9
     for seed in (21, 22, 23):  # three training batches [B, T, F]
         x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=seed))
         with torch.no_grad():
@@ -242,8 +242,8 @@ def _():
         x = data.images(N=4, C=6, H=5, W=5, seed=seed)
         with torch.no_grad():
             bn.train()(torch.from_numpy(x))
-        mean, var = running_update(mean, var, x, "N C H W", over="N H W", momentum=0.1,
-                                   convention="torch")
+        mean, var = running_update(mean, var, x, "N C H W", over="N H W",
+                                   momentum=0.1, convention="torch")
     return np.stack([mean, var]), torch.stack([bn.running_mean, bn.running_var])
 
 
@@ -257,8 +257,8 @@ def _():
     for seed in (21, 22, 23):  # three training batches [N, C, H, W]
         x = data.images(N=4, C=6, H=5, W=5, seed=seed)
         bn(torch.from_numpy(x), training=True)
-        mean, var = running_update(mean, var, x, "N C H W", over="N H W", momentum=0.99,
-                                   convention="keras")
+        mean, var = running_update(mean, var, x, "N C H W", over="N H W",
+                                   momentum=0.99, convention="keras")
     return np.stack([mean, var]), np.stack([to_numpy(bn.moving_mean),
                                             to_numpy(bn.moving_variance)])
 
@@ -306,13 +306,14 @@ def _():
        left="(x - mean) / sqrt(var + eps), ours", right="BatchNorm2d in eval mode")
 def _():
     bn = torch.nn.BatchNorm2d(6)
-    mean, var = np.zeros((6, 1, 1), np.float32), np.ones((6, 1, 1), np.float32)  # [C, 1, 1]
+    # one value per channel, shaped [C, 1, 1] to broadcast over H and W
+    mean, var = np.zeros((6, 1, 1), np.float32), np.ones((6, 1, 1), np.float32)
     for seed in (21, 22, 23):  # three training steps
         x = data.images(N=4, C=6, H=5, W=5, seed=seed)
         with torch.no_grad():
             bn.train()(torch.from_numpy(x))
-        mean, var = running_update(mean, var, x, "N C H W", over="N H W", momentum=0.1,
-                                   convention="torch")
+        mean, var = running_update(mean, var, x, "N C H W", over="N H W",
+                                   momentum=0.1, convention="torch")
     x = data.images(N=4, C=6, H=5, W=5, seed=24)  # a new batch, evaluated
     with torch.no_grad():
         ref = bn.eval()(torch.from_numpy(x))
@@ -325,12 +326,13 @@ def _():
        right="BatchNormalization(axis=1), training=False")
 def _():
     bn = keras().layers.BatchNormalization(axis=1)
-    mean, var = np.zeros((6, 1, 1), np.float32), np.ones((6, 1, 1), np.float32)  # [C, 1, 1]
+    # one value per channel, shaped [C, 1, 1] to broadcast over H and W
+    mean, var = np.zeros((6, 1, 1), np.float32), np.ones((6, 1, 1), np.float32)
     for seed in (21, 22, 23):  # three training steps
         x = data.images(N=4, C=6, H=5, W=5, seed=seed)
         bn(torch.from_numpy(x), training=True)
-        mean, var = running_update(mean, var, x, "N C H W", over="N H W", momentum=0.99,
-                                   convention="keras")
+        mean, var = running_update(mean, var, x, "N C H W", over="N H W",
+                                   momentum=0.99, convention="keras")
     x = data.images(N=4, C=6, H=5, W=5, seed=24)  # a new batch, evaluated
     return (x - mean) / np.sqrt(var + 1e-3), bn(torch.from_numpy(x), training=False)
 
