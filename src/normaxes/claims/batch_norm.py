@@ -132,6 +132,31 @@ def _():
 # --- running statistics -------------------------------------------------------------------------
 
 
+@claim("bn1d-normalizes-with-biased-var", chapter=CH, layout="[B,T,F]",
+       statement="On the same small batch (n = B·T = 10), BatchNorm1d in training mode "
+                 "normalizes with the biased variance …",
+       left="BatchNorm1d(F), training mode", right="(x - mean) / sqrt(biased var + eps)")
+def _():
+    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
+    with torch.no_grad():
+        ref = on_channels_first(torch.nn.BatchNorm1d(8), torch.from_numpy(x))
+    mean, var, n = moments(x, "B T F", over="B T")  # biased variance
+    return ref, (x - mean) / np.sqrt(var + 1e-5)
+
+
+@claim("bn1d-does-not-normalize-with-unbiased-var", chapter=CH, layout="[B,T,F]",
+       expect="differ",
+       statement="… not with the unbiased one.",
+       left="BatchNorm1d(F), training mode",
+       right="(x - mean) / sqrt(n/(n-1) · biased var + eps)")
+def _():
+    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
+    with torch.no_grad():
+        ref = on_channels_first(torch.nn.BatchNorm1d(8), torch.from_numpy(x))
+    mean, var, n = moments(x, "B T F", over="B T")
+    return ref, (x - mean) / np.sqrt(var * n / (n - 1) + 1e-5)
+
+
 @claim("bn-torch-stores-unbiased", chapter=CH, layout="[B,T,F]",
        statement="PyTorch stores the unbiased batch variance, n/(n-1) times the biased one "
                  "(n = B·T): with momentum=1, which keeps only the new value, running_var is "
