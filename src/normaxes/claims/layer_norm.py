@@ -74,6 +74,16 @@ def _():
     return keras().layers.LayerNormalization()(x), ref
 
 
+@claim("ln-eps-matched-keras-torch", chapter=CH, layout="[B,T,F]",
+       statement="With the same eps, Keras LayerNormalization() and nn.LayerNorm(F) agree.",
+       left="keras LayerNormalization(epsilon=1e-5)", right="nn.LayerNorm(F), eps=1e-5")
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
+    with torch.no_grad():
+        ref = torch.nn.LayerNorm(8)(torch.from_numpy(x))
+    return keras().layers.LayerNormalization(epsilon=1e-5)(x), ref
+
+
 # --- images [N, C, H, W] -------------------------------------------------------------------------
 
 @claim("ln-img-torch-module", chapter=CH, layout="[N,C,H,W]",
