@@ -3,10 +3,120 @@
 import numpy as np
 import torch
 
-from .. import data, standardize
+from .. import affine, data, standardize
+from ..frameworks import keras
 from ..ledger import claim
 
 CH = "03"
+
+
+# --- sequences [B, T, F] -------------------------------------------------------------------------
+
+@claim("ln-seq-torch-module", chapter=CH, layout="[B,T,F]",
+       statement="nn.LayerNorm(F) on a sequence is standardize over F: one mean and variance "
+                 "per frame.",
+       left='standardize over "F"', right="nn.LayerNorm(F)")
+def _():
+    x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=8))  # [B, T, F]
+    with torch.no_grad():
+        ref = torch.nn.LayerNorm(8)(x)  # normalized_shape = (F,): the last axis
+    return standardize(x, "B T F", over="F"), ref
+
+
+@claim("ln-seq-keras", chapter=CH, layout="[B,T,F]",
+       statement="Keras LayerNormalization() (axis=-1, epsilon=1e-3) on a sequence is "
+                 "standardize over F with eps=1e-3.",
+       left='standardize over "F", eps=1e-3', right="keras.layers.LayerNormalization()")
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
+    ref = keras().layers.LayerNormalization()(x)  # the defaults: axis=-1, epsilon=1e-3
+    return standardize(x, "B T F", over="F", eps=1e-3), ref
+
+
+@claim("ln-seq-tf-torch", chapter=CH, layout="[B,T,F]",
+       statement="nn.LayerNorm((T, F)) on a sequence is standardize over T and F: one "
+                 "statistic per sequence, not per frame.",
+       left='standardize over "T F"', right="nn.LayerNorm((T, F))")
+def _():
+    x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=8))  # [B, T, F]
+    with torch.no_grad():
+        ref = torch.nn.LayerNorm((50, 8))(x)  # the last two axes: T and F
+    return standardize(x, "B T F", over="T F"), ref
+
+
+@claim("ln-seq-tf-keras", chapter=CH, layout="[B,T,F]",
+       statement="Keras LayerNormalization(axis=[1, 2]) on a sequence is standardize over T "
+                 "and F (eps=1e-3).",
+       left='standardize over "T F", eps=1e-3', right="keras LayerNormalization(axis=[1, 2])")
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
+    ref = keras().layers.LayerNormalization(axis=[1, 2])(x)
+    return standardize(x, "B T F", over="T F", eps=1e-3), ref
+
+
+@claim("ln-seq-tf-is-not-per-frame", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="On a sequence whose loudness changes over time, Layer Norm over T and F is "
+                 "not Layer Norm per frame (over F).",
+       left='standardize over "T F"', right='standardize over "F"')
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F], loudness swings by 30 dB
+    return standardize(x, "B T F", over="T F"), standardize(x, "B T F", over="F")
+
+
+@claim("ln-eps-keras-vs-torch", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="With their default eps (Keras 1e-3, PyTorch 1e-5) the two frameworks' Layer "
+                 "Norms differ on quiet frames.",
+       left="keras LayerNormalization()", right="nn.LayerNorm(F)")
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]; quiet frames have a small variance
+    with torch.no_grad():
+        ref = torch.nn.LayerNorm(8)(torch.from_numpy(x))
+    return keras().layers.LayerNormalization()(x), ref
+
+
+@claim("ln-eps-matched-keras-torch", chapter=CH, layout="[B,T,F]",
+       statement="With the same eps, Keras LayerNormalization() and nn.LayerNorm(F) agree.",
+       left="keras LayerNormalization(epsilon=1e-5)", right="nn.LayerNorm(F), eps=1e-5")
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
+    with torch.no_grad():
+        ref = torch.nn.LayerNorm(8)(torch.from_numpy(x))
+    return keras().layers.LayerNormalization(epsilon=1e-5)(x), ref
+
+
+# --- images [N, C, H, W] -------------------------------------------------------------------------
+
+@claim("ln-img-torch-module", chapter=CH, layout="[N,C,H,W]",
+       statement="nn.LayerNorm([C, H, W]) on images is standardize over C, H and W: one mean "
+                 "and variance per image.",
+       left='standardize over "C H W"', right="nn.LayerNorm([C, H, W])")
+def _():
+    x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=8))  # [N, C, H, W]
+    with torch.no_grad():
+        ref = torch.nn.LayerNorm([6, 5, 5])(x)
+    return standardize(x, "N C H W", over="C H W"), ref
+
+
+@claim("ln-img-keras", chapter=CH, layout="[N,C,H,W]",
+       statement="Keras LayerNormalization(axis=[1, 2, 3]) on [N,C,H,W] is standardize over C, "
+                 "H and W (eps=1e-3).",
+       left='standardize over "C H W", eps=1e-3', right="keras LayerNormalization(axis=[1, 2, 3])")
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=8)  # [N, C, H, W]
+    ref = keras().layers.LayerNormalization(axis=[1, 2, 3])(x)
+    return standardize(x, "N C H W", over="C H W", eps=1e-3), ref
+
+
+@claim("ln-img-keras-channels-last", chapter=CH, layout="[N,H,W,C]",
+       statement="Keras LayerNormalization(axis=[-3, -2, -1]) on channels-last images is the "
+                 "same Layer Norm, over H, W and C.",
+       left='standardize "N C H W" over "C H W", eps=1e-3',
+       right="keras LayerNormalization(axis=[-3, -2, -1]) on [N,H,W,C], moved to [N,C,H,W]")
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=8)  # [N, C, H, W]
+    x_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # [N, H, W, C]
+    ref = keras().layers.LayerNormalization(axis=[-3, -2, -1])(x_last).permute(0, 3, 1, 2)
+    return standardize(x, "N C H W", over="C H W", eps=1e-3), ref
 
 
 @claim("ln-channels-last-per-pixel", chapter=CH, layout="[N,H,W,C]",
@@ -22,6 +132,16 @@ def _():
     return standardize(x, "N H W C", over="C"), ref
 
 
+@claim("ln-keras-default-per-pixel", chapter=CH, layout="[N,H,W,C]",
+       statement="Keras LayerNormalization() with its default axis=-1 on a channels-last image "
+                 "also normalizes each pixel over its C channels.",
+       left='standardize "N H W C" over "C", eps=1e-3', right="keras LayerNormalization() on [N,H,W,C]")
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=6).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    x = np.ascontiguousarray(x)
+    return standardize(x, "N H W C", over="C", eps=1e-3), keras().layers.LayerNormalization()(x)
+
+
 @claim("ln-per-pixel-is-not-image-ln", chapter=CH, layout="[N,H,W,C]", expect="differ",
        statement="Layer Norm per pixel (over C) is not the GN paper's Layer Norm (over C, H "
                  "and W).",
@@ -29,3 +149,38 @@ def _():
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=6).transpose(0, 2, 3, 1)  # [N, H, W, C]
     return standardize(x, "N H W C", over="C"), standardize(x, "N H W C", over="H W C")
+
+
+# --- the affine step -----------------------------------------------------------------------------
+
+@claim("ln-affine-torch", chapter=CH, layout="[N,C,H,W]",
+       statement="nn.LayerNorm([C, H, W]) scales and shifts every position (c, h, w) with its "
+                 "own weight and bias: affine along C, H and W.",
+       left='affine(standardize over "C H W", along "C H W")', right="nn.LayerNorm([C, H, W])")
+def _():
+    x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=8))  # [N, C, H, W]
+    ln = torch.nn.LayerNorm([6, 5, 5])
+    torch.manual_seed(0)
+    with torch.no_grad():
+        ln.weight.normal_(), ln.bias.normal_()  # trained-looking values instead of ones and zeros
+        ref = ln(x)
+        ours = affine(standardize(x, "N C H W", over="C H W"), "N C H W", "C H W",
+                      ln.weight, ln.bias)
+    return ours, ref
+
+
+@claim("ln-affine-keras", chapter=CH, layout="[N,C,H,W]",
+       statement="Keras LayerNormalization(axis=[1, 2, 3]) has gamma and beta of shape (C, H, W): "
+                 "the same elementwise affine along C, H and W.",
+       left='affine(standardize over "C H W", along "C H W"), eps=1e-3',
+       right="keras LayerNormalization(axis=[1, 2, 3])")
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=8)  # [N, C, H, W]
+    ln = keras().layers.LayerNormalization(axis=[1, 2, 3])
+    ln.build(x.shape)
+    rng = np.random.default_rng(0)
+    gamma, beta = (rng.normal(size=(6, 5, 5)).astype(np.float32) for _ in range(2))
+    ln.gamma.assign(gamma), ln.beta.assign(beta)
+    ours = affine(standardize(x, "N C H W", over="C H W", eps=1e-3), "N C H W", "C H W",
+                  gamma, beta)
+    return ours, ln(x)
