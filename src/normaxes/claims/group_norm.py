@@ -124,13 +124,12 @@ def _():
        statement="Keras' default axis=-1 on channels-last images [N,H,W,C] is standardize "
                  "\"N H W (G C)\" over \"H W C\": the same statistics.",
        left="keras GroupNormalization(groups=3, epsilon=1e-5) on [N,H,W,C]",
-       right='standardize "N (G C) H W" over "C H W", moved to [N,H,W,C]')
+       right='standardize "N H W (G C)" over "H W C"')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=43))  # [N, C, H, W]
     x_last = x.permute(0, 2, 3, 1).contiguous()  # [N, H, W, C]
-    ref = keras().layers.GroupNormalization(groups=3, epsilon=1e-5)(x_last)
-    ours = standardize(x, "N (G C) H W", over="C H W", G=3).permute(0, 2, 3, 1)
-    return ours, ref
+    ref = keras().layers.GroupNormalization(groups=3, epsilon=1e-5)(x_last)  # axis=-1
+    return standardize(x_last, "N H W (G C)", over="H W C", G=3), ref
 
 
 # --- Instance Norm: Group Norm with G = C ---------------------------------------------------------
@@ -151,7 +150,8 @@ def _():
        left="keras GroupNormalization(groups=-1, epsilon=1e-5)", right='standardize "B T F" over "T"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=44))  # [B, T, F]
-    ref = keras().layers.GroupNormalization(groups=-1, epsilon=1e-5)(x)  # groups = F
+    # groups=-1: as many groups as features, F
+    ref = keras().layers.GroupNormalization(groups=-1, epsilon=1e-5)(x)
     return standardize(x, "B T F", over="T"), ref
 
 
@@ -165,8 +165,9 @@ def _():
     with torch.no_grad():
         gn = on_channels_first(torch.nn.GroupNorm(8, 8), x)
     inorm = on_channels_first(torch.nn.InstanceNorm1d(8), x)
-    ours_gn = standardize(x, "B T (G F)", over="T F", G=8)
-    return torch.stack([gn, ours_gn]), torch.stack([inorm, standardize(x, "B T F", over="T")])
+    ours_gn = standardize(x, "B T (G F)", over="T F", G=8)  # groups of one feature
+    ours_in = standardize(x, "B T F", over="T")
+    return torch.stack([gn, ours_gn]), torch.stack([inorm, ours_in])
 
 
 @claim("in-img-nn-module", chapter=CH, layout="[N,C,H,W]",
@@ -195,9 +196,10 @@ def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=45))  # [N, C, H, W]
     with torch.no_grad():
         gn = torch.nn.GroupNorm(6, 6)(x)
-    ours_gn = standardize(x, "N (G C) H W", over="C H W", G=6)
+    ours_gn = standardize(x, "N (G C) H W", over="C H W", G=6)  # groups of one channel
     inorm = torch.nn.InstanceNorm2d(6)(x)
-    return torch.stack([gn, ours_gn]), torch.stack([inorm, standardize(x, "N C H W", over="H W")])
+    ours_in = standardize(x, "N C H W", over="H W")
+    return torch.stack([gn, ours_gn]), torch.stack([inorm, ours_in])
 
 
 # --- the affine step: one scale and one shift per channel ---------------------------------------
