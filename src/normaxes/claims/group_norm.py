@@ -97,6 +97,19 @@ def _():
     return wrong, right
 
 
+@claim("gn-keras-one-pass-offset", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Keras' one-pass variance E[x²] − E[x]² in float32 loses the variance of an "
+                 "input with a large offset: on a sequence shifted by 1000 its Group Norm is "
+                 "off by more than 0.01.",
+       left="keras GroupNormalization(groups=2) on x + 1000, float32",
+       right='standardize "B T (G F)" over "T F" on x + 1000, float64')
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=48) + np.float32(1000)  # float32, mean ~1000
+    ref = keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(torch.from_numpy(x))
+    exact = standardize(x.astype(np.float64), "B T (G F)", over="T F", G=2)
+    return ref, exact
+
+
 # --- Group Norm layers on images -----------------------------------------------------------------
 
 @claim("gn-img-nn-module", chapter=CH, layout="[N,C,H,W]",
@@ -200,6 +213,21 @@ def _():
     inorm = torch.nn.InstanceNorm2d(6)(x)
     ours_in = standardize(x, "N C H W", over="H W")
     return torch.stack([gn, ours_gn]), torch.stack([inorm, ours_in])
+
+
+@claim("in-eval-uses-input-stats", chapter=CH, layout="[B,T,F] and [N,C,H,W]",
+       statement="With track_running_stats=False (the default), nn.InstanceNorm1d/2d in "
+                 "evaluation mode still normalize with the statistics of their input.",
+       left="nn.InstanceNorm1d(F).eval() on [B,F,T]; nn.InstanceNorm2d(C).eval()",
+       right='standardize over "T"; over "H W"')
+def _():
+    x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=49))  # [B, T, F]
+    img = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=49))  # [N, C, H, W]
+    in1, in2 = torch.nn.InstanceNorm1d(8).eval(), torch.nn.InstanceNorm2d(6).eval()
+    frameworks = [on_channels_first(in1, x).flatten(), in2(img).flatten()]
+    ours = [standardize(x, "B T F", over="T").flatten(),
+            standardize(img, "N C H W", over="H W").flatten()]
+    return torch.cat(frameworks), torch.cat(ours)
 
 
 # --- the affine step: one scale and one shift per channel ---------------------------------------
