@@ -80,8 +80,9 @@ def _():
                                      beta_initializer="random_normal")
     ln = K.layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)
     gn.build(x.shape), ln.build(x.shape)
-    ln.gamma.assign(np.broadcast_to(gn.gamma.numpy()[:, None, None], (6, 5, 5)))
-    ln.beta.assign(np.broadcast_to(gn.beta.numpy()[:, None, None], (6, 5, 5)))
+    per_channel = (6, 1, 1)  # broadcast GN's [C] parameters over H and W
+    ln.gamma.assign(K.ops.broadcast_to(K.ops.reshape(gn.gamma, per_channel), (6, 5, 5)))
+    ln.beta.assign(K.ops.broadcast_to(K.ops.reshape(gn.beta, per_channel), (6, 5, 5)))
     return gn(x), ln(x)
 
 
