@@ -95,9 +95,9 @@ def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=7))  # [N, C, H, W]
     ln, gn = nn.LayerNorm([6, 5, 5]), nn.GroupNorm(1, 6)
     with torch.no_grad():
-        ln.weight.copy_(torch.linspace(0.5, 1.5, 25).reshape(5, 5))  # brighter to the bottom right
+        ln.weight.copy_(torch.linspace(0.5, 1.5, 25).reshape(5, 5))  # grows over H and W
         target = ln(x)
-        # both layers normalize alike, so GN's only freedom is one scale and shift per channel
+        # both normalize alike: GN's only freedom is one scale and shift per channel
         w, b = fit_per_channel(F.group_norm(x, 1), target)
         gn.weight.copy_(torch.from_numpy(w)), gn.bias.copy_(torch.from_numpy(b))
         return gn(x), target
@@ -111,7 +111,8 @@ def _():
        left="F.group_norm on [B,F,T], 1 group", right="F.layer_norm(x, (T, F))")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=7))  # [B, T, F]
-    return on_channels_first(lambda v: F.group_norm(v, 1), x), F.layer_norm(x, x.shape[1:])
+    gn = on_channels_first(lambda v: F.group_norm(v, 1), x)  # GN wants [B, F, T]
+    return gn, F.layer_norm(x, x.shape[1:])  # LN over the last two axes, T and F
 
 
 @claim("gn1-equals-ln-tf-seq-keras", chapter=CH, layout="[B,T,F]",
@@ -121,7 +122,7 @@ def _():
        right="LayerNormalization(axis=[1, 2], epsilon=1e-5)")
 def _():
     K = keras()
-    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]: channels last, Keras' default
+    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]: channels last, as Keras wants
     gn = K.layers.GroupNormalization(groups=1, epsilon=1e-5)
     ln = K.layers.LayerNormalization(axis=[1, 2], epsilon=1e-5)
     return gn(x), ln(x)
@@ -168,8 +169,10 @@ def _():
                  "around the sequence's.",
        left="F.group_norm on [B,F,T], 1 group", right="F.layer_norm(x, (F,))")
 def _():
-    x = torch.from_numpy(data.sequence(B=4, T=50, F=8, spread_db=0, seed=7))  # stationary
-    return on_channels_first(lambda v: F.group_norm(v, 1), x), F.layer_norm(x, x.shape[-1:])
+    x = data.sequence(B=4, T=50, F=8, spread_db=0, seed=7)  # stationary: no loudness swing
+    x = torch.from_numpy(x)
+    gn = on_channels_first(lambda v: F.group_norm(v, 1), x)
+    return gn, F.layer_norm(x, x.shape[-1:])
 
 
 # ---- Case 3: every frame (or pixel) a sample ------------------------------------------------
@@ -184,8 +187,8 @@ def _():
     gn, ln = nn.GroupNorm(1, 8), nn.LayerNorm(8)
     with torch.no_grad():
         gn.weight.normal_(), gn.bias.normal_()
-        ln.weight.copy_(gn.weight), ln.bias.copy_(gn.bias)  # same shape [F]: a plain copy
-        frames = x.reshape(4 * 50, 8, 1, 1)  # [B*T, F, 1, 1]: each frame an image of 1 pixel
+        ln.weight.copy_(gn.weight), ln.bias.copy_(gn.bias)  # both of shape [F]
+        frames = x.reshape(4 * 50, 8, 1, 1)  # [B*T, F, 1, 1]: a frame is a 1-pixel image
         return gn(frames).reshape(4, 50, 8), ln(x)
 
 
@@ -223,7 +226,8 @@ def _():
        right="LayerNormalization(epsilon=1e-5)")
 def _():
     K = keras()
-    x = np.ascontiguousarray(data.images(N=4, C=6, H=5, W=5, seed=7).transpose(0, 2, 3, 1))
+    x = data.images(N=4, C=6, H=5, W=5, seed=7).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    x = np.ascontiguousarray(x)
     gn = K.layers.GroupNormalization(groups=1, epsilon=1e-5)  # axis=-1: C, last
     ln = K.layers.LayerNormalization(epsilon=1e-5)  # axis=-1: C only
     return gn(x), ln(x)
