@@ -1,0 +1,124 @@
+"""Group Norm with one group against Layer Norm: how far apart they are, and what GN's affine can do.
+
+On a sequence ``[B, T, F]`` Group Norm with ``G = 1`` pools the statistics of a whole sequence
+(over ``T`` and ``F``), Layer Norm as frameworks ship it those of one frame (over ``F``).
+:func:`gn1_ln_gap` measures the difference of the two outputs, computed by PyTorch;
+:func:`gap_curve` measures it on the family :func:`normaxes.data.sequence` of inputs whose
+loudness swings by ``spread_db`` over time. :func:`fit_per_channel` finds the per-channel
+scale and shift (the only affine Group Norm has) closest to a given output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import data
+from .core import resolve
+from .frameworks import to_numpy
+
+__all__ = ["gn1_ln_gap", "frame_level_spread_db", "GapPoint", "gap_curve", "fit_per_channel"]
+
+
+def _sequence(x, what: str = "x") -> np.ndarray:
+    x = to_numpy(x)
+    if x.ndim != 3:
+        raise ValueError(f"{what} must be a sequence batch [B, T, F] with 3 dimensions, got "
+                         f"{x.ndim} (shape {tuple(x.shape)})")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{what} must hold floating-point numbers, got dtype {x.dtype}")
+    if 0 in x.shape:
+        raise ValueError(f"{what} must not be empty, got shape {tuple(x.shape)} [B, T, F]")
+    return x
+
+
+def gn1_ln_gap(x, *, eps: float = 1e-5) -> tuple[float, float]:
+    """RMS and largest absolute difference of Group Norm (``G = 1``) and Layer Norm on *x*.
+
+    *x* is a sequence batch ``[B, T, F]`` (NumPy or torch). Group Norm is
+    ``torch.nn.functional.group_norm`` with one group on the channels-first view ``[B, F, T]``;
+    Layer Norm is ``torch.nn.functional.layer_norm`` over ``F``. Both run in float64.
+    """
+    import torch
+    import torch.nn.functional as tF
+
+    t = torch.from_numpy(_sequence(x).astype(np.float64))
+    gn = tF.group_norm(t.transpose(1, 2), 1, eps=eps).transpose(1, 2)
+    ln = tF.layer_norm(t, t.shape[-1:], eps=eps)
+    d = (gn - ln).numpy()
+    return float(np.sqrt(np.mean(d * d))), float(np.max(np.abs(d)))
+
+
+def frame_level_spread_db(x) -> float:
+    """How much the level of the frames of *x* ``[B, T, F]`` moves over time, in decibels.
+
+    The level of a frame is its root mean square over ``F``, in dB; the spread is its standard
+    deviation over ``T``, averaged over the ``B`` sequences. A stationary signal still has a
+    spread above 0: each frame's level is estimated from only ``F`` values.
+    """
+    x = _sequence(x).astype(np.float64)
+    rms = np.sqrt(np.mean(x * x, axis=2))
+    if (rms <= 0).any():
+        raise ValueError("x has a frame whose entries are all 0: its level in dB is undefined")
+    return float(np.mean(np.std(20 * np.log10(rms), axis=1)))
+
+
+@dataclass(frozen=True)
+class GapPoint:
+    """One point of :func:`gap_curve`."""
+
+    spread_db: float  # the loudness swing asked of normaxes.data.sequence
+    level_spread_db: float  # frame_level_spread_db of the generated batch
+    rms: float  # RMS of GN(G=1) - LN over the batch
+    max: float  # largest |GN(G=1) - LN|
+
+
+def gap_curve(spreads_db, *, B: int = 4, T: int = 50, F: int = 8, seed: int = 0) -> list[GapPoint]:
+    """Measure :func:`gn1_ln_gap` on ``data.sequence(B, T, F, spread_db=s, seed=seed)`` per *s*.
+
+    ``spread_db = 0`` is a stationary signal; larger values swing the loudness of the frames
+    further over time. The inputs are generated in float64.
+    """
+    spreads = [float(s) for s in np.atleast_1d(np.asarray(spreads_db, dtype=float))]
+    if not spreads:
+        raise ValueError("spreads_db is empty: give at least one loudness spread in dB")
+    for s in spreads:
+        if not np.isfinite(s) or s < 0:
+            raise ValueError(f"spreads_db must be finite and >= 0 (0 is stationary), got {s}")
+    for name, v in (("B", B), ("T", T), ("F", F)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"size {name}={v!r} must be a positive integer")
+    out = []
+    for s in spreads:
+        x = data.sequence(B=B, T=T, F=F, spread_db=s, seed=seed, dtype=np.float64)
+        rms, largest = gn1_ln_gap(x)
+        out.append(GapPoint(s, frame_level_spread_db(x), rms, largest))
+    return out
+
+
+def fit_per_channel(x_hat, target, layout: str = "N C H W", along: str = "C"):
+    """The scale and shift per position of *along* that bring *x_hat* closest to *target*.
+
+    Least squares: for each channel ``c``, ``weight[c]`` and ``bias[c]`` minimise
+    ``sum((x_hat * weight[c] + bias[c] - target) ** 2)`` over every position of that channel.
+    This is the best any per-channel affine (Group Norm's) can do to reproduce *target* from
+    the normalized *x_hat*. Returns two float64 NumPy arrays of one value per channel.
+    """
+    xh = to_numpy(x_hat).astype(np.float64)
+    tg = to_numpy(target).astype(np.float64)
+    if xh.shape != tg.shape:
+        raise ValueError(f"x_hat has shape {xh.shape} but target has shape {tg.shape}: they must "
+                         "match")
+    spec = resolve(layout, xh.shape)
+    keep = spec.axes(along, what="along")
+    xh, tg = xh.reshape(spec.expanded_shape), tg.reshape(spec.expanded_shape)
+    axes = tuple(a for a in range(xh.ndim) if a not in keep)
+    mx, mt = xh.mean(axis=axes, keepdims=True), tg.mean(axis=axes, keepdims=True)
+    var = ((xh - mx) ** 2).mean(axis=axes, keepdims=True)
+    if (var == 0).any():
+        raise ValueError(f"x_hat is constant over a position of {along!r}: the scale there is "
+                         "not determined")
+    weight = ((xh - mx) * (tg - mt)).mean(axis=axes, keepdims=True) / var
+    bias = mt - weight * mx
+    return weight.reshape(-1), bias.reshape(-1)
