@@ -252,13 +252,22 @@ def long_sequence(T: int, *, offset: float = 10.0, F: int = 4, seed: int = 8) ->
     return (offset + rng.normal(size=(1, T, F))).astype(np.float32)
 
 
-def float32_error(T: int, accumulate: str, *, offset: float = 10.0) -> float:
+def float32_error(T: int, accumulate: str, *, offset: float = 10.0,
+                  backend: str = "numpy") -> float:
     """Largest error, over all frames, of the float32 cumulative layer norm of
-    :func:`long_sequence` against the same norm computed in float64 (shifted sums)."""
+    :func:`long_sequence` against the same norm computed in float64 (shifted sums).
+
+    *backend* ``"numpy"`` or ``"torch"`` chooses the library that computes the float32 side: their
+    cumulative sums of float32 numbers round differently.
+    """
+    if backend not in ("numpy", "torch"):
+        raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
     x = long_sequence(T, offset=offset)
     layout = dict(layout="B T F", over="T F", along="T")
     ref = cumulative_standardize(x.astype(np.float64), **layout, accumulate="shifted")
-    return float(np.abs(cumulative_standardize(x, **layout, accumulate=accumulate) - ref).max())
+    x32 = torch.from_numpy(x) if backend == "torch" else x
+    y = to_numpy(cumulative_standardize(x32, **layout, accumulate=accumulate))
+    return float(np.abs(y - ref).max())
 
 
 # --- re-implementations of the reference code (channels first, [B, C, T]) -----------------------
