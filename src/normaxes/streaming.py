@@ -296,7 +296,7 @@ def conv_tasnet_cln(x, gain, bias, eps: float = 1e-8):
 
 
 def asteroid_cum_ln(x, gamma, beta, eps: float = 1e-8):
-    """asteroid's ``CumLN`` (releases from 0.6.1 on) on ``[B, C, T]``: ``var = cum_pow_sum / cnt
+    """asteroid's ``CumLN`` (as in release 0.6.1rc0 and later) on ``[B, C, T]``: ``var = cum_pow_sum / cnt
     - cum_mean**2``, eps 1e-8."""
     _check_array(x)
     B, C, T = x.shape
@@ -309,8 +309,8 @@ def asteroid_cum_ln(x, gamma, beta, eps: float = 1e-8):
 
 
 def asteroid_cum_ln_0_6_0(x, gamma, beta, eps: float = 1e-8):
-    """asteroid's ``CumLN`` up to release 0.6.0: the sum of squares is not divided by the count,
-    ``var = cum_pow_sum - cum_mean**2``."""
+    """asteroid's ``CumLN`` before release 0.6.1 (as in 0.6.0rc0): the sum of squares is not divided
+    by the count, ``var = cum_pow_sum - cum_mean**2``."""
     _check_array(x)
     B, C, T = x.shape
     cum_sum = torch.cumsum(x.sum(1, keepdim=True), dim=-1)

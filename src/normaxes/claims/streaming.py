@@ -151,7 +151,7 @@ def _():
 
 
 @claim("cln-equals-asteroid", chapter=CH, layout="[B,T,F]",
-       statement="Our cumulative layer norm equals asteroid's CumLN (from release 0.6.1).",
+       statement="Our cumulative layer norm equals asteroid's CumLN (release 0.6.1rc0 on).",
        left="cumulative_standardize (eps 1e-8), then gamma and beta",
        right="asteroid_cum_ln on [B,F,T]")
 def _():
@@ -161,8 +161,8 @@ def _():
 
 
 @claim("cln-asteroid-0-6-0-differs", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="asteroid's CumLN up to release 0.6.0, which does not divide the running sum "
-                 "of squares by the count, is not the cumulative layer norm.",
+       statement="asteroid's CumLN before release 0.6.1 (0.6.0rc0), which does not divide the "
+                 "running sum of squares by the count, is not the cumulative layer norm.",
        left="cumulative_standardize (eps 1e-8)", right="asteroid_cum_ln_0_6_0 on [B,F,T]")
 def _():
     x, ones, zeros = _seq(), torch.ones(8), torch.zeros(8)
