@@ -1,0 +1,275 @@
+"""Chapter 8: which norms are causal in time; Conv-TasNet's global and cumulative layer norms."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import data, keras, on_channels_first, standardize
+from ..ledger import claim
+from ..streaming import (asteroid_cum_ln, asteroid_cum_ln_0_6_0, asteroid_glob_ln, batch_leak,
+                         conv_tasnet_cln, cumulative_standardize, future_leak,
+                         long_sequence, prefix_mask)
+
+CH = "08"
+
+
+def _seq(seed=8, **kw):
+    """A sequence batch [B, T, F] as a torch tensor."""
+    return torch.from_numpy(data.sequence(**{"B": 4, "T": 16, "F": 8, "seed": seed, **kw}))
+
+
+def _cln(x, eps=1e-5, **kw):
+    """Cumulative layer norm on [B, T, F]: statistics over F and the frames <= t."""
+    return cumulative_standardize(x, "B T F", over="T F", along="T", eps=eps, **kw)
+
+
+# --- causality, measured by perturbing the future ---------------------------------------------------
+
+@claim("ln-seq-causal", chapter=CH, layout="[B,T,F]",
+       statement="Layer Norm per frame is causal: perturbing the frames after t leaves the "
+                 "outputs at frames <= t unchanged, for every t.",
+       left="future_leak(F.layer_norm), every t", right="0")
+def _():
+    x = _seq()
+    leak = future_leak(lambda v: F.layer_norm(v, v.shape[-1:]), x)  # one number per t
+    return leak, np.zeros_like(leak)
+
+
+@claim("gln-not-causal", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Global layer norm (GroupNorm with one group, over T and F) is not causal: "
+                 "the frames after t change the outputs at frames <= t.",
+       left="future_leak(F.group_norm(·, 1) on [B,F,T])", right="0")
+def _():
+    x = _seq()
+    leak = future_leak(lambda v: on_channels_first(lambda u: F.group_norm(u, 1), v), x)
+    return leak, np.zeros_like(leak)
+
+
+@claim("gn-seq-not-causal", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Group Norm on a sequence (over T and a group of F) is not causal.",
+       left="future_leak(F.group_norm(·, 2) on [B,F,T])", right="0")
+def _():
+    x = _seq()
+    leak = future_leak(lambda v: on_channels_first(lambda u: F.group_norm(u, 2), v), x)
+    return leak, np.zeros_like(leak)
+
+
+@claim("in-seq-not-causal", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Instance Norm on a sequence (over T, per feature) is not causal.",
+       left="future_leak(F.instance_norm on [B,F,T])", right="0")
+def _():
+    x = _seq()
+    leak = future_leak(lambda v: on_channels_first(F.instance_norm, v), x)
+    return leak, np.zeros_like(leak)
+
+
+@claim("bn-train-crosses-batch", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Batch Norm in training mode is not even per sequence: changing the other "
+                 "sequences of the batch changes the output of sequence 0.",
+       left="batch_leak(nn.BatchNorm1d, training mode)", right="0")
+def _():
+    bn = torch.nn.BatchNorm1d(8).train()
+    leak = batch_leak(lambda v: on_channels_first(bn, v), _seq(), index=0)
+    return np.array([leak]), np.zeros(1)
+
+
+@claim("bn-eval-causal", chapter=CH, layout="[B,T,F]",
+       statement="Batch Norm in eval mode (running statistics, fixed) is causal and per frame: "
+                 "neither the future nor the other sequences change an output.",
+       left="future_leak and batch_leak of nn.BatchNorm1d, eval mode", right="0")
+def _():
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm1d(8)
+    with torch.no_grad():  # some running statistics, as after training
+        bn.running_mean.normal_(), bn.running_var.uniform_(0.5, 2.0)
+    bn.eval()
+    norm = lambda v: on_channels_first(bn, v)  # noqa: E731
+    leaks = np.append(future_leak(norm, _seq()), batch_leak(norm, _seq()))
+    return leaks, np.zeros_like(leaks)
+
+
+@claim("cln-causal", chapter=CH, layout="[B,T,F]",
+       statement="The cumulative layer norm is causal.",
+       left="future_leak(cumulative_standardize over T F along T)", right="0")
+def _():
+    leak = future_leak(_cln, _seq())
+    return leak, np.zeros_like(leak)
+
+
+# --- the cumulative layer norm --------------------------------------------------------------------
+
+@claim("cln-equals-prefix-standardize", chapter=CH, layout="[B,T,F]",
+       statement="The cumulative layer norm at frame t equals standardize over T and F of the "
+                 "prefix x[:, :t+1], read at its last frame.",
+       left="cumulative_standardize over T F along T",
+       right='standardize(x[:, :t+1], "B T F", over="T F")[:, -1], every t')
+def _():
+    x = data.sequence(B=4, T=16, F=8, seed=8, dtype=np.float64)
+    prefixes = [standardize(x[:, :t + 1], "B T F", over="T F")[:, -1] for t in range(16)]
+    return _cln(x), np.stack(prefixes, axis=1)
+
+
+@claim("cln-torch-equals-numpy", chapter=CH, layout="[B,T,F]",
+       statement="cumulative_standardize gives the same numbers on a torch tensor and on a "
+                 "NumPy array.",
+       left="cumulative_standardize on torch.Tensor", right="cumulative_standardize on np.ndarray")
+def _():
+    x = data.sequence(B=4, T=16, F=8, seed=8, dtype=np.float64)
+    return _cln(torch.from_numpy(x)), _cln(x)
+
+
+@claim("cln-img-raster-equals-masked", chapter=CH, layout="[N,C,H,W]",
+       statement="On images, the cumulative norm along H W in raster order at pixel (h, w) "
+                 "equals standardize over C H W with a mask of the pixels up to (h, w).",
+       left='cumulative_standardize "N C H W" over "C H W" along "H W"',
+       right="standardize with mask=prefix_mask(...), at every pixel")
+def _():
+    x = data.images(N=2, C=3, H=4, W=5, seed=8, dtype=np.float64)
+    ours = cumulative_standardize(x, "N C H W", over="C H W", along="H W")
+    ref = np.empty_like(x)
+    for h in range(4):
+        for w in range(5):
+            up_to = prefix_mask(x.shape, (2, 3), (h, w))  # pixels <= (h, w) in raster order
+            ref[:, :, h, w] = standardize(x, "N C H W", over="C H W", mask=up_to)[:, :, h, w]
+    return ours, ref
+
+
+def _gain_bias(C=8, seed=8):
+    g = torch.Generator().manual_seed(seed)
+    return 0.5 + torch.rand(C, generator=g), torch.randn(C, generator=g)
+
+
+@claim("cln-equals-conv-tasnet", chapter=CH, layout="[B,T,F]",
+       statement="Our cumulative layer norm, with eps = 1e-8 and the same gain and bias, equals "
+                 "the cLN of the Conv-TasNet authors' code.",
+       left="cumulative_standardize (eps 1e-8), then gain and bias",
+       right="conv_tasnet_cln on [B,F,T]")
+def _():
+    x, (gain, bias) = _seq(), _gain_bias()
+    ours = _cln(x, eps=1e-8) * gain + bias  # gain and bias per feature F
+    return ours, on_channels_first(lambda u: conv_tasnet_cln(u, gain, bias, eps=1e-8), x)
+
+
+@claim("cln-equals-asteroid", chapter=CH, layout="[B,T,F]",
+       statement="Our cumulative layer norm equals asteroid's CumLN (release 0.6.1rc0 on).",
+       left="cumulative_standardize (eps 1e-8), then gamma and beta",
+       right="asteroid_cum_ln on [B,F,T]")
+def _():
+    x, (gamma, beta) = _seq(), _gain_bias()
+    ours = _cln(x, eps=1e-8) * gamma + beta
+    return ours, on_channels_first(lambda u: asteroid_cum_ln(u, gamma, beta), x)
+
+
+@claim("cln-asteroid-0-6-0-differs", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="asteroid's CumLN before release 0.6.1 (0.6.0rc0), which does not divide the "
+                 "running sum of squares by the count, is not the cumulative layer norm.",
+       left="cumulative_standardize (eps 1e-8)", right="asteroid_cum_ln_0_6_0 on [B,F,T]")
+def _():
+    x, ones, zeros = _seq(), torch.ones(8), torch.zeros(8)
+    return _cln(x, eps=1e-8), on_channels_first(lambda u: asteroid_cum_ln_0_6_0(u, ones, zeros), x)
+
+
+# --- the global layer norm is GroupNorm with one group --------------------------------------------
+
+@claim("gln-equals-groupnorm1", chapter=CH, layout="[B,T,F]",
+       statement="Conv-TasNet's gLN (asteroid's GlobLN: over channels and time, per-channel "
+                 "gamma and beta, eps 1e-8) equals nn.GroupNorm(1, C, eps=1e-8) with the same "
+                 "weight and bias.",
+       left="asteroid_glob_ln on [B,F,T]", right="nn.GroupNorm(1, 8, eps=1e-8) on [B,F,T]")
+def _():
+    x, (gamma, beta) = _seq(), _gain_bias()
+    gn = torch.nn.GroupNorm(1, 8, eps=1e-8)
+    with torch.no_grad():
+        gn.weight.copy_(gamma), gn.bias.copy_(beta)
+        ref = on_channels_first(gn, x)
+    return on_channels_first(lambda u: asteroid_glob_ln(u, gamma, beta), x), ref
+
+
+@claim("gln-equals-standardize-tf", chapter=CH, layout="[B,T,F]",
+       statement="gLN without its affine step is standardize over T and F.",
+       left='standardize(x, "B T F", over="T F", eps=1e-8)', right="asteroid_glob_ln, gamma 1, beta 0")
+def _():
+    x = _seq()
+    ref = on_channels_first(lambda u: asteroid_glob_ln(u, torch.ones(8), torch.zeros(8)), x)
+    return standardize(x, "B T F", over="T F", eps=1e-8), ref
+
+
+@claim("gln-equals-keras-groupnorm1", chapter=CH, layout="[B,T,F]",
+       statement="gLN equals Keras GroupNormalization(groups=1, epsilon=1e-8) on [B,T,F] "
+                 "(channels last, its default axis=-1).",
+       left="keras.layers.GroupNormalization(groups=1, epsilon=1e-8)",
+       right="asteroid_glob_ln on [B,F,T], gamma 1, beta 0")
+def _():
+    x = _seq()
+    k = keras()
+    ours = k.layers.GroupNormalization(groups=1, epsilon=1e-8)(x)
+    ref = on_channels_first(lambda u: asteroid_glob_ln(u, torch.ones(8), torch.zeros(8)), x)
+    return ours, ref
+
+
+@claim("gln-keras-default-eps-differs", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="With its default epsilon (1e-3), Keras GroupNormalization(groups=1) is not "
+                 "gLN (eps 1e-8) on a quiet input (signal scaled by 0.01).",
+       left="keras.layers.GroupNormalization(groups=1)", right="asteroid_glob_ln, eps 1e-8")
+def _():
+    x = 0.01 * _seq()  # variance about 1e-3: as large as Keras's default eps
+    k = keras()
+    ours = k.layers.GroupNormalization(groups=1)(x)
+    ref = on_channels_first(lambda u: asteroid_glob_ln(u, torch.ones(8), torch.zeros(8)), x)
+    return ours, ref
+
+
+# --- long sequences in float32 ---------------------------------------------------------------------
+
+@claim("cln-float32-naive-drifts", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=1e-3,
+       statement="On 10^6 frames with mean 10, the cumulative layer norm with float32 running "
+                 "sums of x and x² is off by more than 1e-3 from its float64 value.",
+       left="cumulative_standardize, float32, accumulate='naive'", right="the same in float64")
+def _():
+    x = long_sequence(10**6)  # float32, 1e6 frames, mean 10
+    ref = _cln(x.astype(np.float64), accumulate="shifted")
+    return _cln(x, accumulate="naive"), ref
+
+
+@claim("cln-float32-shifted-close", chapter=CH, layout="[B,T,F]", tol=1e-3,
+       statement="Shifting by the mean of the first frame before accumulating keeps the float32 "
+                 "cumulative layer norm within 1e-3 of its float64 value on the same 10^6 frames.",
+       left="cumulative_standardize, float32, accumulate='shifted'", right="the same in float64")
+def _():
+    x = long_sequence(10**6)
+    ref = _cln(x.astype(np.float64), accumulate="shifted")  # float64 statistics
+    return _cln(x, accumulate="shifted"), ref
+
+
+@claim("cln-float64-sums-exact", chapter=CH, layout="[B,T,F]", tol=1e-6,
+       statement="Accumulating in float64 gives the float64 result rounded to float32 (within "
+                 "1e-6, about one float32 step) on the same 10^6 frames.",
+       left="cumulative_standardize, float32 input, accumulate='float64'", right="the same in float64")
+def _():
+    x = long_sequence(10**6)
+    ref = _cln(x.astype(np.float64), accumulate="shifted").astype(np.float32)
+    return _cln(x, accumulate="float64"), ref
+
+
+@claim("cln-torch-naive-cancels", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=1e-3,
+       statement="On torch, whose cumulative sum keeps a wider running total, the naive float32 "
+                 "cumulative layer norm is still off by more than 1e-3 on 10^6 frames with mean "
+                 "100: the cancellation in E[x²] - E[x]² of two float32 numbers.",
+       left="cumulative_standardize on a float32 tensor, accumulate='naive'",
+       right="the same in float64")
+def _():
+    x = long_sequence(10**6, offset=100.0)
+    ref = _cln(x.astype(np.float64), accumulate="shifted")
+    return _cln(torch.from_numpy(x), accumulate="naive"), ref
+
+
+@claim("cln-asteroid-float32-is-naive", chapter=CH, layout="[B,T,F]",
+       statement="In float32, asteroid's CumLN forms the same sums as our naive form: on 10^6 "
+                 "frames with mean 100 the two agree (and share the naive form's error).",
+       left="asteroid_cum_ln on a float32 [B,F,T] tensor",
+       right="cumulative_standardize, accumulate='naive', eps 1e-8")
+def _():
+    x = torch.from_numpy(long_sequence(10**6, offset=100.0))
+    ones, zeros = torch.ones(4), torch.zeros(4)
+    ours = _cln(x, eps=1e-8, accumulate="naive")
+    return on_channels_first(lambda u: asteroid_cum_ln(u, ones, zeros), x), ours
