@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from normaxes import standardize
 from normaxes.data import length_mask
-from normaxes.masked import MaskedBatchNorm1d, pad_images, pad_sequences, real_frames
-from normaxes.wavenc import (TinyFeatureEncoder, conv_output_length, receptive_field,
-                             toy_waveform)
+from normaxes.masked import (MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches,
+                             real_frames)
+from normaxes.wavenc import (TinyFeatureEncoder, conv_output_length, padded_pair,
+                             receptive_field, toy_waveform)
 
 
 # --- padding helpers ---------------------------------------------------------------------------------
@@ -42,7 +43,17 @@ def test_pad_images():
     assert (x[0, :, 3:] == 0).all()
 
 
+def test_padded_batches_are_deterministic_and_zero_padded():
+    one, two = padded_batches(2, seed=5), padded_batches(2, seed=5)
+    for (x1, m1), (x2, m2) in zip(one, two):
+        assert torch.equal(x1, x2) and torch.equal(m1, m2)
+        assert x1.shape[0] == 4 and x1.shape[2] == 8 and m1.shape == x1.shape[:2] + (1,)
+        assert (x1[~m1.expand_as(x1)] == 0).all()
+        assert int(m1.sum(dim=1).min()) >= 5 and int(m1.sum(dim=1).max()) == x1.shape[1]
+
+
 @pytest.mark.parametrize("call, words", [
+    (lambda: padded_batches(min_length=0), ["min_length", "T=30", "0"]),
     (lambda: pad_sequences(np.zeros((2, 3, 4))), ["seqs must be a list"]),
     (lambda: pad_sequences([]), ["seqs is empty"]),
     (lambda: pad_sequences([np.zeros(3)]), ["sequence 0", "[T, F]"]),
@@ -189,6 +200,12 @@ def test_group_mode_without_lengths_depends_on_padding():
         assert (enc(padded)[0, :k] - enc(wave)[0]).abs().max() > 0.05
 
 
+def test_padded_pair():
+    alone, batch = padded_pair(30, 50)
+    assert alone.shape == (1, 30) and batch.shape == (2, 50)
+    assert torch.equal(batch[0, :30], alone[0]) and (batch[0, 30:] == 0).all()
+
+
 def test_encoder_structure_follows_wav2vec2():
     g, ln = TinyFeatureEncoder("group"), TinyFeatureEncoder("layer")
     assert isinstance(g.norms[0], torch.nn.GroupNorm)
@@ -210,6 +227,7 @@ def test_encoder_structure_follows_wav2vec2():
     (lambda: TinyFeatureEncoder()(torch.zeros(1, 100), lengths=[101]), ["[0, 100]", "[101]"]),
     (lambda: conv_output_length(10, (3, 3), (1,)), ["kernels (2)", "strides (1)"]),
     (lambda: conv_output_length(-1, (3,), (1,)), ["n_samples", "-1"]),
+    (lambda: padded_pair(500, 400), ["short", "long=400", "500"]),
 ])
 def test_encoder_errors(call, words):
     with pytest.raises(ValueError) as err:

@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from .core import moments
+from .data import sequence
 from .running import running_update
 
-__all__ = ["pad_sequences", "pad_images", "real_frames", "MaskedBatchNorm1d"]
+__all__ = ["pad_sequences", "pad_images", "real_frames", "padded_batches", "MaskedBatchNorm1d"]
 
 
 def _as_list(items, what: str):
@@ -126,6 +127,24 @@ def real_frames(x, mask):
                              f"[B, T, F] = {x.shape}")
         return x[m]
     return x[_frame_mask(mask, x)[..., 0]]
+
+
+def padded_batches(n: int = 3, B: int = 4, T: int = 30, F: int = 8, *, min_length: int = 5,
+                   seed: int = 12, dtype=np.float64):
+    """*n* deterministic training batches ``(x [B, T, F], mask [B, T, 1])`` as torch tensors.
+
+    Each batch holds *B* sequences from :func:`normaxes.data.sequence` with random lengths in
+    ``[min_length, T]``, right-padded with zeros to the longest one.
+    """
+    if not 1 <= min_length <= T:
+        raise ValueError(f"min_length must lie in [1, T={T}], got {min_length}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for step in range(n):
+        lengths = rng.integers(min_length, T + 1, size=B)
+        s = torch.from_numpy(sequence(B=B, T=T, F=F, seed=seed + step, dtype=dtype))
+        out.append(pad_sequences([s[b, :k] for b, k in enumerate(lengths)]))
+    return out
 
 
 class MaskedBatchNorm1d(torch.nn.Module):

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from .core import standardize
 
-__all__ = ["TinyFeatureEncoder", "conv_output_length", "receptive_field", "toy_waveform", "MODES"]
+__all__ = ["TinyFeatureEncoder", "conv_output_length", "receptive_field", "toy_waveform",
+           "padded_pair", "MODES"]
 
 MODES = ("group", "layer")
 
@@ -61,6 +62,22 @@ def toy_waveform(n_samples: int, *, seed: int = 0, dtype=np.float32) -> np.ndarr
     wave = env * (np.sin(2 * np.pi * f1 * t) + 0.5 * np.sin(2 * np.pi * f2 * t)
                   + 0.3 * rng.normal(size=n_samples))
     return wave.astype(dtype)
+
+
+def padded_pair(short: int = 400, long: int = 640, *, dtype=np.float64):
+    """A waveform of *short* samples alone, ``[1, short]``, and zero-padded in a batch with a
+    waveform of *long* samples, ``[2, long]`` (row 0 is the short one), as torch tensors.
+
+    Zero padding is what Hugging Face's ``Wav2Vec2FeatureExtractor`` does by default
+    (``padding_value=0.0``).
+    """
+    if not 1 <= short <= long:
+        raise ValueError(f"short must lie in [1, long={long}], got short={short}")
+    a = torch.from_numpy(toy_waveform(short, seed=1, dtype=dtype))
+    b = torch.from_numpy(toy_waveform(long, seed=2, dtype=dtype))
+    batch = torch.zeros(2, long, dtype=a.dtype)
+    batch[0, :short], batch[1] = a, b
+    return a[None], batch
 
 
 class TinyFeatureEncoder(torch.nn.Module):

@@ -4,11 +4,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import data, keras, on_channels_first, standardize
+from .. import data, keras, moments, on_channels_first, standardize
 from ..ledger import claim
+from ..masked import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches, real_frames
 from ..running import running_update
-from ..masked import MaskedBatchNorm1d, pad_images, pad_sequences, real_frames
-from ..wavenc import TinyFeatureEncoder, toy_waveform
+from ..wavenc import TinyFeatureEncoder, padded_pair, toy_waveform
 
 CH = "07"
 
@@ -17,17 +17,6 @@ def _two_sequences(seed=11):
     """Sequence a (20 frames) and sequence b (30 frames), F = 8, as float64 tensors [T_b, F]."""
     s = torch.from_numpy(data.sequence(B=2, T=30, F=8, seed=seed, dtype=np.float64))
     return s[0, :20], s[1, :30]
-
-
-def _batches(seed=12):
-    """Three padded training batches [B, T, F] of sequences of different lengths, with masks."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for step in range(3):
-        lengths = rng.integers(5, 31, size=4)
-        s = torch.from_numpy(data.sequence(B=4, T=30, F=8, seed=seed + step, dtype=np.float64))
-        out.append(pad_sequences([s[b, :n] for b, n in enumerate(lengths)]))
-    return out
 
 
 # --- unmasked statistics see the padding ---------------------------------------------------------
@@ -68,6 +57,20 @@ def _():
     padded = on_channels_first(F.instance_norm, x)[0, :20]
     alone = on_channels_first(F.instance_norm, a[None])[0]
     return padded, alone
+
+
+@claim("zero-padding-scales-stats", chapter=CH, layout="[B,T,F]",
+       statement="Zero padding from T_b to T frames turns the statistics over T of a sequence "
+                 "(μ, σ²) into μ' = rμ and σ'² = r(σ² + μ²) − (rμ)², with r = T_b / T.",
+       left="moments over T of a (20 frames) zero-padded to 50",
+       right="the formula, from the moments of a alone")
+def _():
+    a, _ = _two_sequences()  # 20 frames
+    x, _ = pad_sequences([a], 50)  # 30 zero frames appended
+    mu_p, var_p, _ = moments(x, "B T F", "T")
+    mu, var, _ = moments(a[None], "B T F", "T")
+    r = 20 / 50
+    return torch.cat([mu_p, var_p]), torch.cat([r * mu, r * (var + mu**2) - (r * mu) ** 2])
 
 
 @claim("ln-ignores-padding", chapter=CH, layout="[B,T,F]",
@@ -202,9 +205,10 @@ def _():
 
 # --- Batch Norm in training: masked running statistics ------------------------------------------------
 
-def _train(batches, masked: bool):
-    """Three training steps: MaskedBatchNorm1d on the padded batches and nn.BatchNorm1d on the
-    real frames packed (masked=True), or nn.BatchNorm1d on the padded batches (masked=False)."""
+def _train(packed: bool):
+    """Three training steps on padded_batches(). packed=True: MaskedBatchNorm1d on the padded
+    batches and nn.BatchNorm1d on the packed real frames; packed=False: nn.BatchNorm1d on the
+    padded batches [B, F, T], as it is usually called. Returns (ours, ref, outputs)."""
     g = torch.Generator().manual_seed(0)
     ref = torch.nn.BatchNorm1d(8, dtype=torch.float64)
     with torch.no_grad():  # a non-trivial affine step, shared by both layers
@@ -212,11 +216,11 @@ def _train(batches, masked: bool):
     ours = MaskedBatchNorm1d(8).double()
     ours.load_state_dict(ref.state_dict())
     outs = []
-    for x, mask in batches:
-        if masked:
+    for x, mask in padded_batches():
+        if packed:
             outs.append((real_frames(ours(x, mask), mask), ref(real_frames(x, mask))))
         else:
-            ref(x.transpose(1, 2))  # the usual call: padding included
+            ref(x.transpose(1, 2))
     return ours, ref, outs
 
 
@@ -226,7 +230,7 @@ def _train(batches, masked: bool):
        left="MaskedBatchNorm1d(x, mask), real frames, 3 steps",
        right="nn.BatchNorm1d on the packed real frames, 3 steps")
 def _():
-    _, _, outs = _train(_batches(), masked=True)
+    _, _, outs = _train(packed=True)
     return torch.cat([o for o, _ in outs]), torch.cat([r for _, r in outs])
 
 
@@ -236,7 +240,7 @@ def _():
        left="MaskedBatchNorm1d running_mean, running_var",
        right="nn.BatchNorm1d (packed real frames) running_mean, running_var")
 def _():
-    ours, ref, _ = _train(_batches(), masked=True)
+    ours, ref, _ = _train(packed=True)
     return (torch.cat([ours.running_mean, ours.running_var]),
             torch.cat([ref.running_mean, ref.running_var]))
 
@@ -247,8 +251,8 @@ def _():
        left="MaskedBatchNorm1d.eval()(x, mask), real frames",
        right="nn.BatchNorm1d.eval() on the packed real frames")
 def _():
-    ours, ref, _ = _train(_batches(), masked=True)
-    x, mask = _batches(seed=40)[0]  # new data
+    ours, ref, _ = _train(packed=True)
+    x, mask = padded_batches(1, seed=40)[0]  # new data
     with torch.no_grad():
         return real_frames(ours.eval()(x, mask), mask), ref.eval()(real_frames(x, mask))
 
@@ -259,22 +263,13 @@ def _():
        left="nn.BatchNorm1d on the padded batches [B,F,T]: running_mean, running_var",
        right="nn.BatchNorm1d on the packed real frames: running_mean, running_var")
 def _():
-    _, polluted, _ = _train(_batches(), masked=False)
-    _, clean, _ = _train(_batches(), masked=True)
+    _, polluted, _ = _train(packed=False)
+    _, clean, _ = _train(packed=True)
     return (torch.cat([polluted.running_mean, polluted.running_var]),
             torch.cat([clean.running_mean, clean.running_var]))
 
 
 # --- wav2vec 2.0's feature encoder in miniature ---------------------------------------------------------
-
-def _waves():
-    """A waveform of 400 samples alone [1, 400], and batched with one of 640 samples [2, 640]."""
-    short = torch.from_numpy(toy_waveform(400, seed=1, dtype=np.float64))
-    long = torch.from_numpy(toy_waveform(640, seed=2, dtype=np.float64))
-    batch = torch.zeros(2, 640, dtype=torch.float64)  # zero padding, as the feature extractor pads
-    batch[0, :400], batch[1] = short, long
-    return short[None], batch
-
 
 @claim("w2v-groupnorm-is-instance-norm", chapter=CH, layout="[B,T,F]",
        statement="The GroupNorm of wav2vec 2.0's group mode, one group per channel, is Instance "
@@ -294,7 +289,7 @@ def _():
        left='group mode, padded in a batch: the frames of the waveform alone',
        right="group mode on the waveform alone")
 def _():
-    alone, batch = _waves()
+    alone, batch = padded_pair()
     enc = TinyFeatureEncoder("group", seed=0).double()
     n = enc.output_length(400)  # the frames whose receptive field lies in the 400 real samples
     with torch.no_grad():
@@ -307,7 +302,7 @@ def _():
        left="layer mode, padded in a batch: the frames of the waveform alone",
        right="layer mode on the waveform alone")
 def _():
-    alone, batch = _waves()
+    alone, batch = padded_pair()
     enc = TinyFeatureEncoder("layer", seed=0).double()
     n = enc.output_length(400)
     with torch.no_grad():
@@ -321,7 +316,7 @@ def _():
        left="layer mode, frames n.. of the padded waveform, zero padding",
        right="the same frames, padding filled with noise")
 def _():
-    _, batch = _waves()
+    _, batch = padded_pair()
     noisy = batch.clone()
     noisy[0, 400:] = torch.from_numpy(toy_waveform(240, seed=3, dtype=np.float64))
     enc = TinyFeatureEncoder("layer", seed=0).double()
@@ -336,7 +331,7 @@ def _():
        left="group mode, padded in a batch, lengths given: frames of the waveform",
        right="group mode on the waveform alone")
 def _():
-    alone, batch = _waves()
+    alone, batch = padded_pair()
     enc = TinyFeatureEncoder("group", seed=0).double()
     n = enc.output_length(400)
     with torch.no_grad():
