@@ -16,7 +16,7 @@ from normaxes.wavenc import (TinyFeatureEncoder, conv_output_length, padded_pair
                              receptive_field, toy_waveform)
 
 
-# --- padding helpers ---------------------------------------------------------------------------------
+# --- padding helpers -----------------------------------------------------------------------------
 
 def test_pad_sequences_numpy_and_torch():
     rng = np.random.default_rng(0)
@@ -72,7 +72,7 @@ def test_padding_helpers_errors(call, words):
         assert w in str(err.value), (w, str(err.value))
 
 
-# --- MaskedBatchNorm1d ----------------------------------------------------------------------------------
+# --- MaskedBatchNorm1d ---------------------------------------------------------------------------
 
 def _pair(seed=0, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
@@ -157,7 +157,7 @@ def test_masked_bn_errors(call, words):
         assert w in str(err.value), (w, str(err.value))
 
 
-# --- the tiny feature encoder -----------------------------------------------------------------------------
+# --- the tiny feature encoder --------------------------------------------------------------------
 
 KERNELS, STRIDES = (10, 3, 3), (5, 2, 2)
 

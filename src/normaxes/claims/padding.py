@@ -4,7 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import data, keras, moments, on_channels_first, standardize
+from .. import data, keras, moments, on_channels_first, standardize, to_numpy
 from ..ledger import claim
 from ..masked import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches, real_frames
 from ..running import running_update
@@ -83,7 +83,7 @@ def _():
     return F.layer_norm(x, (8,))[0, :20], F.layer_norm(a, (8,))
 
 
-# --- masked statistics ------------------------------------------------------------------------------
+# --- masked statistics ---------------------------------------------------------------------------
 
 @claim("masked-bn-equals-packed-torch", chapter=CH, layout="[B,T,F]",
        statement="Masked Batch Norm (standardize over B and T with the length mask) equals "
@@ -139,7 +139,7 @@ def _():
     return sides
 
 
-# --- Keras: BatchNormalization takes a mask, GroupNormalization passes it on -----------------------
+# --- Keras: BatchNormalization takes a mask, GroupNormalization passes it on ---------------------
 
 def _keras_batch():
     """Sequences a and b in float32 (Keras' default), zero-padded, and the mask [B, T] Keras wants."""
@@ -172,7 +172,8 @@ def _():
     bn(x, training=True, mask=mask[..., 0])
     ours = running_update(np.zeros(8, np.float32), np.ones(8, np.float32), x, "B T F", "B T",
                           momentum=0.99, convention="keras", mask=mask)
-    return np.concatenate([bn.moving_mean.numpy(), bn.moving_variance.numpy()]), np.concatenate(ours)
+    moving = [to_numpy(bn.moving_mean), to_numpy(bn.moving_variance)]
+    return np.concatenate(moving), np.concatenate(ours)
 
 
 @claim("keras-gn-ignores-mask", chapter=CH, layout="[B,T,F]",
@@ -203,7 +204,7 @@ def _():
                                                          mask=mask), mask)
 
 
-# --- Batch Norm in training: masked running statistics ------------------------------------------------
+# --- Batch Norm in training: masked running statistics -------------------------------------------
 
 def _train(packed: bool):
     """Three training steps on padded_batches(). packed=True: MaskedBatchNorm1d on the padded
@@ -269,7 +270,7 @@ def _():
             torch.cat([clean.running_mean, clean.running_var]))
 
 
-# --- wav2vec 2.0's feature encoder in miniature ---------------------------------------------------------
+# --- wav2vec 2.0's feature encoder in miniature --------------------------------------------------
 
 @claim("w2v-groupnorm-is-instance-norm", chapter=CH, layout="[B,T,F]",
        statement="The GroupNorm of wav2vec 2.0's group mode, one group per channel, is Instance "
@@ -338,7 +339,7 @@ def _():
         return enc(batch, lengths=[400, 640])[0, :n], enc(alone)[0]
 
 
-# --- images of different sizes ---------------------------------------------------------------------------
+# --- images of different sizes -------------------------------------------------------------------
 
 def _two_images():
     """Images of 5 x 5 and 3 x 4 pixels, C = 6, padded into [2, 6, 5, 5] with a mask [2, 1, 5, 5]."""
