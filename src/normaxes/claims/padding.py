@@ -270,6 +270,20 @@ def _():
             torch.cat([clean.running_mean, clean.running_var]))
 
 
+@claim("bn1d-polluted-eval-output", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="In eval mode the polluted running statistics change the output of every real "
+                 "frame, even of a batch without any padding.",
+       left="nn.BatchNorm1d trained on the padded batches, eval, on new real frames",
+       right="nn.BatchNorm1d trained on the packed real frames, eval, on the same frames")
+def _():
+    _, polluted, _ = _train(packed=False)
+    _, clean, _ = _train(packed=True)
+    x, mask = padded_batches(1, seed=40)[0]  # new data
+    frames = real_frames(x, mask)  # [sum T_b, F], no padding at all
+    with torch.no_grad():
+        return polluted.eval()(frames), clean.eval()(frames)
+
+
 # --- wav2vec 2.0's feature encoder in miniature --------------------------------------------------
 
 @claim("w2v-groupnorm-is-instance-norm", chapter=CH, layout="[B,T,F]",
