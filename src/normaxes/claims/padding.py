@@ -373,6 +373,15 @@ def _():
     return F.instance_norm(x)[0, :, :3, :4], F.instance_norm(small[None])[0]
 
 
+@claim("gn-img-padding-changes-output", chapter=CH, layout="[N,C,H,W]", expect="differ",
+       statement="So does Group Norm (over a group of C, H and W).",
+       left="F.group_norm(3) on the padded batch, the small image's pixels",
+       right="F.group_norm(3) on the small image alone")
+def _():
+    x, _, small = _two_images()
+    return F.group_norm(x, 3)[0, :, :3, :4], F.group_norm(small[None], 3)[0]
+
+
 @claim("masked-in-img-equals-alone-torch", chapter=CH, layout="[N,C,H,W]",
        statement="Masked Instance Norm, with a mask [N, 1, H, W], gives the small image's pixels "
                  "the output of PyTorch's Instance Norm on the image alone.",
