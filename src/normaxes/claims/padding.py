@@ -158,7 +158,7 @@ def _():
     bn = keras().layers.BatchNormalization()  # epsilon 1e-3
     y = bn(x, training=True, mask=mask[..., 0])
     ours = standardize(x, "B T F", over="B T", eps=1e-3, mask=mask)
-    return real_frames(y.detach().numpy(), mask), real_frames(ours, mask)
+    return real_frames(to_numpy(y), mask), real_frames(ours, mask)
 
 
 @claim("keras-bn-moving-stats-masked", chapter=CH, layout="[F]",
@@ -186,7 +186,7 @@ def _():
     k = keras()
     inp = k.Input(x.shape[1:])
     model = k.Model(inp, k.layers.GroupNormalization(groups=2)(k.layers.Masking(0.0)(inp)))
-    return model(x).detach().numpy(), standardize(x, "B T (G F)", over="T F", G=2, eps=1e-3)
+    return to_numpy(model(x)), standardize(x, "B T (G F)", over="T F", G=2, eps=1e-3)
 
 
 @claim("keras-masking-reaches-bn", chapter=CH, layout="[B,T,F]",
@@ -199,7 +199,7 @@ def _():
     k = keras()
     inp = k.Input(x.shape[1:])
     model = k.Model(inp, k.layers.BatchNormalization()(k.layers.Masking(0.0)(inp)))
-    y = model(x, training=True).detach().numpy()
+    y = to_numpy(model(x, training=True))
     return real_frames(y, mask), real_frames(standardize(x, "B T F", over="B T", eps=1e-3,
                                                          mask=mask), mask)
 
