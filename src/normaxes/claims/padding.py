@@ -1,0 +1,403 @@
+"""Chapter 7: padding and masking. Statistics over T see the padding unless a mask keeps it out."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import data, keras, moments, on_channels_first, standardize, to_numpy
+from ..ledger import claim
+from ..masked import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches, real_frames
+from ..running import running_update
+from ..wavenc import TinyFeatureEncoder, padded_pair, toy_waveform
+
+CH = "07"
+
+
+def _two_sequences(seed=11):
+    """Sequence a (20 frames) and sequence b (30 frames), F = 8, as float64 tensors [T_b, F]."""
+    s = torch.from_numpy(data.sequence(B=2, T=30, F=8, seed=seed, dtype=np.float64))
+    return s[0, :20], s[1, :30]
+
+
+# --- unmasked statistics see the padding ---------------------------------------------------------
+
+@claim("bn-padding-changes-output", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Batch Norm over B and T on a zero-padded batch does not give the real frames "
+                 "the output of Batch Norm on the real frames alone: the padded frames enter "
+                 "the statistics.",
+       left="F.batch_norm on the padded batch [B,F,T], real frames",
+       right="F.batch_norm on the real frames packed [sum T_b, F]")
+def _():
+    a, b = _two_sequences()
+    x, mask = pad_sequences([a, b])  # a is padded with 10 zero frames
+    padded = on_channels_first(lambda v: F.batch_norm(v, None, None, training=True), x)
+    packed = F.batch_norm(real_frames(x, mask), None, None, training=True)
+    return real_frames(padded, mask), packed
+
+
+@claim("gn-padding-changes-output", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Group Norm (over T and the features of a group) gives a sequence another "
+                 "output when it is zero-padded in a batch than when it runs alone.",
+       left="F.group_norm on the padded batch, sequence a", right="F.group_norm on a alone")
+def _():
+    a, b = _two_sequences()
+    x, _ = pad_sequences([a, b])
+    padded = on_channels_first(lambda v: F.group_norm(v, 2), x)[0, :20]
+    alone = on_channels_first(lambda v: F.group_norm(v, 2), a[None])[0]
+    return padded, alone
+
+
+@claim("in-padding-changes-output", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Instance Norm (over T) gives a sequence another output when it is zero-padded "
+                 "in a batch than when it runs alone.",
+       left="F.instance_norm on the padded batch, sequence a", right="F.instance_norm on a alone")
+def _():
+    a, b = _two_sequences()
+    x, _ = pad_sequences([a, b])
+    padded = on_channels_first(F.instance_norm, x)[0, :20]
+    alone = on_channels_first(F.instance_norm, a[None])[0]
+    return padded, alone
+
+
+@claim("zero-padding-scales-stats", chapter=CH, layout="[B,T,F]",
+       statement="Zero padding from T_b to T frames turns the statistics over T of a sequence "
+                 "(μ, σ²) into μ' = rμ and σ'² = r(σ² + μ²) − (rμ)², with r = T_b / T.",
+       left="moments over T of a (20 frames) zero-padded to 50",
+       right="the formula, from the moments of a alone")
+def _():
+    a, _ = _two_sequences()  # 20 frames
+    x, _ = pad_sequences([a], 50)  # 30 zero frames appended
+    mu_p, var_p, _ = moments(x, "B T F", "T")
+    mu, var, _ = moments(a[None], "B T F", "T")
+    r = 20 / 50
+    return torch.cat([mu_p, var_p]), torch.cat([r * mu, r * (var + mu**2) - (r * mu) ** 2])
+
+
+@claim("ln-ignores-padding", chapter=CH, layout="[B,T,F]",
+       statement="Layer Norm per frame (over F) gives the real frames the same output, padded "
+                 "or alone: no statistic crosses frames.",
+       left="F.layer_norm on the padded batch, sequence a", right="F.layer_norm on a alone")
+def _():
+    a, b = _two_sequences()
+    x, _ = pad_sequences([a, b])
+    return F.layer_norm(x, (8,))[0, :20], F.layer_norm(a, (8,))
+
+
+# --- masked statistics ---------------------------------------------------------------------------
+
+@claim("masked-bn-equals-packed-torch", chapter=CH, layout="[B,T,F]",
+       statement="Masked Batch Norm (standardize over B and T with the length mask) equals "
+                 "PyTorch's Batch Norm on the real frames packed into [sum T_b, F].",
+       left='standardize over "B T", mask, real frames',
+       right="F.batch_norm on the packed real frames")
+def _():
+    a, b = _two_sequences()
+    x, mask = pad_sequences([a, b])
+    ours = standardize(x, "B T F", over="B T", mask=mask)
+    return real_frames(ours, mask), F.batch_norm(real_frames(x, mask), None, None, training=True)
+
+
+@claim("masked-gn-equals-alone-torch", chapter=CH, layout="[B,T,F]",
+       statement="Masked Group Norm gives every sequence of a padded batch the output PyTorch's "
+                 "Group Norm gives it alone, unpadded, on [1, F, T_b].",
+       left='standardize "B T (G F)" over "T F", G=2, mask',
+       right="F.group_norm(2) on each sequence alone")
+def _():
+    a, b = _two_sequences()
+    x, mask = pad_sequences([a, b])
+    ours = standardize(x, "B T (G F)", over="T F", G=2, mask=mask)
+    alone = [on_channels_first(lambda v: F.group_norm(v, 2), s[None])[0] for s in (a, b)]
+    return real_frames(ours, mask), torch.cat(alone)
+
+
+@claim("masked-in-equals-alone-torch", chapter=CH, layout="[B,T,F]",
+       statement="Masked Instance Norm gives every sequence of a padded batch the output "
+                 "PyTorch's Instance Norm gives it alone, unpadded, on [1, F, T_b].",
+       left='standardize over "T", mask', right="F.instance_norm on each sequence alone")
+def _():
+    a, b = _two_sequences()
+    x, mask = pad_sequences([a, b])
+    ours = standardize(x, "B T F", over="T", mask=mask)
+    alone = [on_channels_first(F.instance_norm, s[None])[0] for s in (a, b)]
+    return real_frames(ours, mask), torch.cat(alone)
+
+
+@claim("masked-ignores-padding", chapter=CH, layout="[B,T,F]",
+       statement="With the mask, neither the amount nor the content of the padding changes the "
+                 "output of Batch, Group or Instance Norm at real frames.",
+       left="BN, GN, IN with mask: 10 frames of zero padding",
+       right="the same: 25 frames of padding filled with 100")
+def _():
+    a, b = _two_sequences()
+    sides = []
+    for T, value in ((30, 0.0), (45, 100.0)):
+        x, mask = pad_sequences([a, b], T, value=value)
+        sides.append(torch.stack([real_frames(y, mask) for y in (
+            standardize(x, "B T F", over="B T", mask=mask),
+            standardize(x, "B T (G F)", over="T F", G=2, mask=mask),
+            standardize(x, "B T F", over="T", mask=mask))]))
+    return sides
+
+
+# --- Keras: BatchNormalization takes a mask, GroupNormalization passes it on ---------------------
+
+def _keras_batch():
+    """Sequences a and b in float32 (Keras' default), zero-padded, and the mask [B, T] Keras wants."""
+    a, b = _two_sequences()
+    x, mask = pad_sequences([a.float(), b.float()])
+    return x.numpy(), mask.numpy()
+
+
+@claim("keras-bn-mask-equals-masked", chapter=CH, layout="[B,T,F]",
+       statement="Keras' BatchNormalization called with mask= in training takes its statistics "
+                 "over the real frames: it equals masked standardize over B and T.",
+       left="keras BatchNormalization()(x, training=True, mask=mask[..., 0]), real frames",
+       right='standardize over "B T", mask, eps=1e-3')
+def _():
+    x, mask = _keras_batch()
+    bn = keras().layers.BatchNormalization()  # epsilon 1e-3
+    y = bn(x, training=True, mask=mask[..., 0])
+    ours = standardize(x, "B T F", over="B T", eps=1e-3, mask=mask)
+    return real_frames(to_numpy(y), mask), real_frames(ours, mask)
+
+
+@claim("keras-bn-moving-stats-masked", chapter=CH, layout="[F]",
+       statement="Its moving statistics are updated with the real frames only (Keras' convention: "
+                 "momentum 0.99 on the old value, biased variance).",
+       left="keras BatchNormalization moving_mean, moving_variance after one masked step",
+       right='running_update(..., convention="keras", mask=mask)')
+def _():
+    x, mask = _keras_batch()
+    bn = keras().layers.BatchNormalization()
+    bn(x, training=True, mask=mask[..., 0])
+    ours = running_update(np.zeros(8, np.float32), np.ones(8, np.float32), x, "B T F", "B T",
+                          momentum=0.99, convention="keras", mask=mask)
+    moving = [to_numpy(bn.moving_mean), to_numpy(bn.moving_variance)]
+    return np.concatenate(moving), np.concatenate(ours)
+
+
+@claim("keras-gn-ignores-mask", chapter=CH, layout="[B,T,F]",
+       statement="Keras' GroupNormalization behind a Masking layer passes the mask on but does "
+                 "not use it: it computes the unmasked Group Norm, padding included.",
+       left="keras Model: Masking(0.0) -> GroupNormalization(groups=2)",
+       right='standardize "B T (G F)" over "T F", G=2, eps=1e-3, no mask')
+def _():
+    x, _ = _keras_batch()
+    k = keras()
+    inp = k.Input(x.shape[1:])
+    model = k.Model(inp, k.layers.GroupNormalization(groups=2)(k.layers.Masking(0.0)(inp)))
+    return to_numpy(model(x)), standardize(x, "B T (G F)", over="T F", G=2, eps=1e-3)
+
+
+@claim("keras-masking-reaches-bn", chapter=CH, layout="[B,T,F]",
+       statement="Behind the same Masking layer, Keras' BatchNormalization receives the mask and "
+                 "uses it: masked Batch Norm over B and T.",
+       left="keras Model: Masking(0.0) -> BatchNormalization, training=True, real frames",
+       right='standardize over "B T", mask, eps=1e-3')
+def _():
+    x, mask = _keras_batch()
+    k = keras()
+    inp = k.Input(x.shape[1:])
+    model = k.Model(inp, k.layers.BatchNormalization()(k.layers.Masking(0.0)(inp)))
+    y = to_numpy(model(x, training=True))
+    return real_frames(y, mask), real_frames(standardize(x, "B T F", over="B T", eps=1e-3,
+                                                         mask=mask), mask)
+
+
+# --- Batch Norm in training: masked running statistics -------------------------------------------
+
+def _train(packed: bool):
+    """Three training steps on padded_batches(). packed=True: MaskedBatchNorm1d on the padded
+    batches and nn.BatchNorm1d on the packed real frames; packed=False: nn.BatchNorm1d on the
+    padded batches [B, F, T], as it is usually called. Returns (ours, ref, outputs)."""
+    g = torch.Generator().manual_seed(0)
+    ref = torch.nn.BatchNorm1d(8, dtype=torch.float64)
+    with torch.no_grad():  # a non-trivial affine step, shared by both layers
+        ref.weight.uniform_(0.5, 1.5, generator=g), ref.bias.uniform_(-0.5, 0.5, generator=g)
+    ours = MaskedBatchNorm1d(8).double()
+    ours.load_state_dict(ref.state_dict())
+    outs = []
+    for x, mask in padded_batches():
+        if packed:
+            outs.append((real_frames(ours(x, mask), mask), ref(real_frames(x, mask))))
+        else:
+            ref(x.transpose(1, 2))
+    return ours, ref, outs
+
+
+@claim("masked-bn-train-equals-bn1d", chapter=CH, layout="[B,T,F]",
+       statement="MaskedBatchNorm1d in training mode gives the real frames of a padded batch the "
+                 "output of nn.BatchNorm1d on the packed real frames, step after step.",
+       left="MaskedBatchNorm1d(x, mask), real frames, 3 steps",
+       right="nn.BatchNorm1d on the packed real frames, 3 steps")
+def _():
+    _, _, outs = _train(packed=True)
+    return torch.cat([o for o, _ in outs]), torch.cat([r for _, r in outs])
+
+
+@claim("masked-bn-running-equals-bn1d", chapter=CH, layout="[F]",
+       statement="After the same steps, MaskedBatchNorm1d holds the running mean and running "
+                 "(unbiased) variance of nn.BatchNorm1d trained on the packed real frames.",
+       left="MaskedBatchNorm1d running_mean, running_var",
+       right="nn.BatchNorm1d (packed real frames) running_mean, running_var")
+def _():
+    ours, ref, _ = _train(packed=True)
+    return (torch.cat([ours.running_mean, ours.running_var]),
+            torch.cat([ref.running_mean, ref.running_var]))
+
+
+@claim("masked-bn-eval-equals-bn1d", chapter=CH, layout="[B,T,F]",
+       statement="In eval mode, MaskedBatchNorm1d and nn.BatchNorm1d (trained on the packed real "
+                 "frames) give the real frames the same output.",
+       left="MaskedBatchNorm1d.eval()(x, mask), real frames",
+       right="nn.BatchNorm1d.eval() on the packed real frames")
+def _():
+    ours, ref, _ = _train(packed=True)
+    x, mask = padded_batches(1, seed=40)[0]  # new data
+    with torch.no_grad():
+        return real_frames(ours.eval()(x, mask), mask), ref.eval()(real_frames(x, mask))
+
+
+@claim("bn1d-running-stats-polluted", chapter=CH, layout="[F]", expect="differ",
+       statement="nn.BatchNorm1d trained on the zero-padded batches keeps other running "
+                 "statistics than on the real frames: the padding is averaged in.",
+       left="nn.BatchNorm1d on the padded batches [B,F,T]: running_mean, running_var",
+       right="nn.BatchNorm1d on the packed real frames: running_mean, running_var")
+def _():
+    _, polluted, _ = _train(packed=False)
+    _, clean, _ = _train(packed=True)
+    return (torch.cat([polluted.running_mean, polluted.running_var]),
+            torch.cat([clean.running_mean, clean.running_var]))
+
+
+@claim("bn1d-polluted-eval-output", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="In eval mode the polluted running statistics change the output of every real "
+                 "frame, even of a batch without any padding.",
+       left="nn.BatchNorm1d trained on the padded batches, eval, on new real frames",
+       right="nn.BatchNorm1d trained on the packed real frames, eval, on the same frames")
+def _():
+    _, polluted, _ = _train(packed=False)
+    _, clean, _ = _train(packed=True)
+    x, mask = padded_batches(1, seed=40)[0]  # new data
+    frames = real_frames(x, mask)  # [sum T_b, F], no padding at all
+    with torch.no_grad():
+        return polluted.eval()(frames), clean.eval()(frames)
+
+
+# --- wav2vec 2.0's feature encoder in miniature --------------------------------------------------
+
+@claim("w2v-groupnorm-is-instance-norm", chapter=CH, layout="[B,T,F]",
+       statement="The GroupNorm of wav2vec 2.0's group mode, one group per channel, is Instance "
+                 "Norm: statistics over T, per sequence and channel.",
+       left="nn.GroupNorm(num_groups=F, num_channels=F) on [B,F,T]", right='standardize over "T"')
+def _():
+    x = torch.from_numpy(data.sequence(B=2, T=30, F=8, seed=13, dtype=np.float64))
+    with torch.no_grad():
+        gn = on_channels_first(torch.nn.GroupNorm(8, 8, dtype=torch.float64), x)
+    return gn, standardize(x, "B T F", over="T")
+
+
+@claim("w2v-group-mode-depends-on-padding", chapter=CH, layout="[B,samples] -> [B,T,C]",
+       expect="differ",
+       statement="In group mode, the frames of a waveform change when it is zero-padded to the "
+                 "length of a longer waveform in its batch, although they see only real samples.",
+       left='group mode, padded in a batch: the frames of the waveform alone',
+       right="group mode on the waveform alone")
+def _():
+    alone, batch = padded_pair()
+    enc = TinyFeatureEncoder("group", seed=0).double()
+    n = enc.output_length(400)  # the frames whose receptive field lies in the 400 real samples
+    with torch.no_grad():
+        return enc(batch)[0, :n], enc(alone)[0]
+
+
+@claim("w2v-layer-mode-ignores-padding", chapter=CH, layout="[B,samples] -> [B,T,C]",
+       statement="In layer mode, the frames whose receptive field lies in the real samples are "
+                 "the same, padded in a batch or alone.",
+       left="layer mode, padded in a batch: the frames of the waveform alone",
+       right="layer mode on the waveform alone")
+def _():
+    alone, batch = padded_pair()
+    enc = TinyFeatureEncoder("layer", seed=0).double()
+    n = enc.output_length(400)
+    with torch.no_grad():
+        return enc(batch)[0, :n], enc(alone)[0]
+
+
+@claim("w2v-edge-frames-see-padding", chapter=CH, layout="[B,samples] -> [B,T,C]",
+       expect="differ",
+       statement="Even in layer mode, the frames after those, whose receptive field reaches into "
+                 "the padding, change with the padding content.",
+       left="layer mode, frames n.. of the padded waveform, zero padding",
+       right="the same frames, padding filled with noise")
+def _():
+    _, batch = padded_pair()
+    noisy = batch.clone()
+    noisy[0, 400:] = torch.from_numpy(toy_waveform(240, seed=3, dtype=np.float64))
+    enc = TinyFeatureEncoder("layer", seed=0).double()
+    n = enc.output_length(400)
+    with torch.no_grad():
+        return enc(batch)[0, n:], enc(noisy)[0, n:]
+
+
+@claim("w2v-group-mode-masked", chapter=CH, layout="[B,samples] -> [B,T,C]",
+       statement="Group mode with the per-channel statistics taken over the frames that see real "
+                 "samples only (a mask) gives the frames of the waveform alone.",
+       left="group mode, padded in a batch, lengths given: frames of the waveform",
+       right="group mode on the waveform alone")
+def _():
+    alone, batch = padded_pair()
+    enc = TinyFeatureEncoder("group", seed=0).double()
+    n = enc.output_length(400)
+    with torch.no_grad():
+        return enc(batch, lengths=[400, 640])[0, :n], enc(alone)[0]
+
+
+# --- images of different sizes -------------------------------------------------------------------
+
+def _two_images():
+    """Images of 5 x 5 and 3 x 4 pixels, C = 6, padded into [2, 6, 5, 5] with a mask [2, 1, 5, 5]."""
+    big = data.images(N=1, C=6, H=5, W=5, seed=14, dtype=np.float64)[0]
+    small = data.images(N=1, C=6, H=3, W=4, seed=15, dtype=np.float64)[0]
+    x, mask = pad_images([small, big])
+    return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(small)
+
+
+@claim("in-img-padding-changes-output", chapter=CH, layout="[N,C,H,W]", expect="differ",
+       statement="Instance Norm (over H and W) gives a small image padded into a batch of larger "
+                 "images another output on its own pixels than alone.",
+       left="F.instance_norm on the padded batch, the small image's pixels",
+       right="F.instance_norm on the small image alone")
+def _():
+    x, _, small = _two_images()
+    return F.instance_norm(x)[0, :, :3, :4], F.instance_norm(small[None])[0]
+
+
+@claim("gn-img-padding-changes-output", chapter=CH, layout="[N,C,H,W]", expect="differ",
+       statement="So does Group Norm (over a group of C, H and W).",
+       left="F.group_norm(3) on the padded batch, the small image's pixels",
+       right="F.group_norm(3) on the small image alone")
+def _():
+    x, _, small = _two_images()
+    return F.group_norm(x, 3)[0, :, :3, :4], F.group_norm(small[None], 3)[0]
+
+
+@claim("masked-in-img-equals-alone-torch", chapter=CH, layout="[N,C,H,W]",
+       statement="Masked Instance Norm, with a mask [N, 1, H, W], gives the small image's pixels "
+                 "the output of PyTorch's Instance Norm on the image alone.",
+       left='standardize over "H W", mask', right="F.instance_norm on the image alone")
+def _():
+    x, mask, small = _two_images()
+    ours = standardize(x, "N C H W", over="H W", mask=mask)
+    return ours[0, :, :3, :4], F.instance_norm(small[None])[0]
+
+
+@claim("masked-gn-img-equals-alone-torch", chapter=CH, layout="[N,C,H,W]",
+       statement="Masked Group Norm gives the small image's pixels the output of PyTorch's Group "
+                 "Norm on the image alone.",
+       left='standardize "N (G C) H W" over "C H W", G=3, mask',
+       right="F.group_norm(3) on the image alone")
+def _():
+    x, mask, small = _two_images()
+    ours = standardize(x, "N (G C) H W", over="C H W", G=3, mask=mask)
+    return ours[0, :, :3, :4], F.group_norm(small[None], 3)[0]

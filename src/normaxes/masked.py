@@ -1,0 +1,229 @@
+"""Padded batches and masks: padding helpers and a Batch Norm that ignores padding when it trains.
+
+A batch of sequences of different lengths is stored as one array ``[B, T, F]``, each sequence
+right-padded to ``T``, with a boolean mask that is True at real frames (``[B, T, 1]``, from
+:func:`normaxes.data.length_mask` or :func:`pad_sequences`). Images of different sizes are padded
+the same way into ``[N, C, H, W]`` with a mask ``[N, 1, H, W]`` (:func:`pad_images`).
+
+:class:`MaskedBatchNorm1d` is ``torch.nn.BatchNorm1d`` for such batches: in training it takes the
+batch statistics over the real frames only and updates its running statistics with them, exactly
+as ``nn.BatchNorm1d`` would on the real frames packed into ``[sum_b T_b, F]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .core import moments
+from .data import sequence
+from .running import running_update
+
+__all__ = ["pad_sequences", "pad_images", "real_frames", "padded_batches", "MaskedBatchNorm1d"]
+
+
+def _as_list(items, what: str):
+    if isinstance(items, (np.ndarray, torch.Tensor)) or not hasattr(items, "__len__"):
+        raise ValueError(f"{what} must be a list of arrays, got {type(items).__name__}")
+    if len(items) == 0:
+        raise ValueError(f"{what} is empty: give at least one array")
+    return list(items)
+
+
+def pad_sequences(seqs, T: int | None = None, *, value: float = 0.0):
+    """Right-pad sequences ``[T_b, F]`` into one batch ``[B, T, F]``; also return the mask ``[B, T, 1]``.
+
+    *T* defaults to the longest sequence; *value* fills the padded frames. Works on NumPy arrays
+    and on torch tensors (the result has the kind of the first sequence).
+    """
+    seqs = _as_list(seqs, "seqs")
+    for b, s in enumerate(seqs):
+        if s.ndim != 2:
+            raise ValueError(f"sequence {b} must be [T, F] with 2 dimensions, got shape "
+                             f"{tuple(s.shape)}")
+        if s.shape[1] != seqs[0].shape[1]:
+            raise ValueError(f"sequence {b} has F={s.shape[1]} features, sequence 0 has "
+                             f"F={seqs[0].shape[1]}")
+    lengths = [int(s.shape[0]) for s in seqs]
+    T = max(lengths) if T is None else T
+    if T < max(lengths):
+        raise ValueError(f"T={T} is shorter than the longest sequence, of length {max(lengths)}")
+    B, F = len(seqs), int(seqs[0].shape[1])
+    mask = np.arange(T)[None, :, None] < np.array(lengths)[:, None, None]
+    if isinstance(seqs[0], torch.Tensor):
+        x = torch.full((B, T, F), value, dtype=seqs[0].dtype)
+        for b, s in enumerate(seqs):
+            x[b, :lengths[b]] = s
+        return x, torch.from_numpy(mask)
+    x = np.full((B, T, F), value, dtype=seqs[0].dtype)
+    for b, s in enumerate(seqs):
+        x[b, :lengths[b]] = s
+    return x, mask
+
+
+def pad_images(imgs, H: int | None = None, W: int | None = None, *, value: float = 0.0):
+    """Pad images ``[C, H_n, W_n]`` at the bottom and right into ``[N, C, H, W]``; also return the
+    mask ``[N, 1, H, W]`` (True on each image's own pixels).
+
+    *H* and *W* default to the largest height and width; *value* fills the padding.
+    """
+    imgs = _as_list(imgs, "imgs")
+    for n, im in enumerate(imgs):
+        if im.ndim != 3:
+            raise ValueError(f"image {n} must be [C, H, W] with 3 dimensions, got shape "
+                             f"{tuple(im.shape)}")
+        if im.shape[0] != imgs[0].shape[0]:
+            raise ValueError(f"image {n} has C={im.shape[0]} channels, image 0 has "
+                             f"C={imgs[0].shape[0]}")
+    H = max(im.shape[1] for im in imgs) if H is None else H
+    W = max(im.shape[2] for im in imgs) if W is None else W
+    N, C = len(imgs), int(imgs[0].shape[0])
+    x = np.full((N, C, H, W), value, dtype=imgs[0].dtype)
+    mask = np.zeros((N, 1, H, W), dtype=bool)
+    for n, im in enumerate(imgs):
+        h, w = im.shape[1:]
+        if h > H or w > W:
+            raise ValueError(f"image {n} of size H={h}, W={w} does not fit into H={H}, W={W}")
+        x[n, :, :h, :w] = im
+        mask[n, :, :h, :w] = True
+    return x, mask
+
+
+def _frame_mask(mask, x):
+    """The mask as a boolean torch tensor ``[B, T, 1]`` for the sequence batch *x* ``[B, T, F]``."""
+    B, T = x.shape[:2]
+    if mask is None:
+        return torch.ones((B, T, 1), dtype=torch.bool, device=x.device)
+    if isinstance(mask, np.ndarray):
+        mask = torch.from_numpy(mask)
+    if not isinstance(mask, torch.Tensor):
+        raise ValueError(f"mask must be a boolean tensor [B, T] or [B, T, 1], got "
+                         f"{type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise ValueError(f"mask must be boolean (True marks real frames), got dtype {mask.dtype}")
+    given = tuple(mask.shape)
+    if mask.ndim == 2:
+        mask = mask[:, :, None]
+    if tuple(mask.shape) != (B, T, 1):
+        raise ValueError(f"mask of shape {given} does not mark the frames of x "
+                         f"[B, T, F] = {tuple(x.shape)}: give [B, T] = ({B}, {T}) or [B, T, 1]")
+    return mask.to(x.device)
+
+
+def real_frames(x, mask):
+    """The real frames of a padded batch *x* ``[B, T, F]``, packed into ``[sum_b T_b, F]``.
+
+    Frames come sequence by sequence, in time order, as in
+    ``torch.cat([x[b, :T_b] for b in range(B)])`` for right padding.
+    """
+    if x.ndim != 3:
+        raise ValueError(f"x must be a sequence batch [B, T, F] with 3 dimensions, got shape "
+                         f"{tuple(x.shape)}")
+    if isinstance(x, np.ndarray):
+        m = np.asarray(mask, dtype=bool)
+        m = m[..., 0] if m.ndim == 3 else m
+        if m.shape != x.shape[:2]:
+            raise ValueError(f"mask of shape {np.shape(mask)} does not mark the frames of x "
+                             f"[B, T, F] = {x.shape}")
+        return x[m]
+    return x[_frame_mask(mask, x)[..., 0]]
+
+
+def padded_batches(n: int = 3, B: int = 4, T: int = 30, F: int = 8, *, min_length: int = 5,
+                   seed: int = 12, dtype=np.float64):
+    """*n* deterministic training batches ``(x [B, T, F], mask [B, T, 1])`` as torch tensors.
+
+    Each batch holds *B* sequences from :func:`normaxes.data.sequence` with random lengths in
+    ``[min_length, T]``, right-padded with zeros to the longest one.
+    """
+    if not 1 <= min_length <= T:
+        raise ValueError(f"min_length must lie in [1, T={T}], got {min_length}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for step in range(n):
+        lengths = rng.integers(min_length, T + 1, size=B)
+        s = torch.from_numpy(sequence(B=B, T=T, F=F, seed=seed + step, dtype=dtype))
+        out.append(pad_sequences([s[b, :k] for b, k in enumerate(lengths)]))
+    return out
+
+
+class MaskedBatchNorm1d(torch.nn.Module):
+    r"""Batch Norm over the real frames of a padded sequence batch ``[B, T, F]``.
+
+    In training mode the mean and the biased variance of each feature are taken over the real
+    frames of the batch (the mask's True entries), the real frames are normalized with them, and
+    ``running_mean`` and ``running_var`` are updated as ``torch.nn.BatchNorm1d`` does:
+    ``new = (1 - momentum) * old + momentum * batch``, with the **unbiased** variance of the real
+    frames. In eval mode the running statistics normalize every frame. Padded frames come out
+    as 0 in both modes; their content never matters.
+
+    The parameters and buffers have the names and shapes of ``nn.BatchNorm1d(num_features)``
+    (``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tracked``), so state
+    dicts load either way.
+
+    Parameters
+    ----------
+    num_features
+        F, the size of the last dimension of the input.
+    eps
+        Added to the variance before the square root.
+    momentum
+        Weight of the new batch statistics in the running averages (PyTorch's convention).
+    affine
+        Learn a scale ``weight`` and a shift ``bias`` per feature.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = True):
+        super().__init__()
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps < 0:
+            raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+        if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or not (
+                0.0 <= momentum <= 1.0):
+            raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
+        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        if affine:
+            self.weight = torch.nn.Parameter(torch.ones(num_features))
+            self.bias = torch.nn.Parameter(torch.zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}")
+
+    def forward(self, x: torch.Tensor, mask=None) -> torch.Tensor:
+        """Normalize *x* ``[B, T, F]``; *mask* ``[B, T]`` or ``[B, T, 1]`` is True at real frames
+        (``None``: every frame is real)."""
+        if not isinstance(x, torch.Tensor) or x.ndim != 3:
+            raise ValueError(f"x must be a torch tensor [B, T, F] with 3 dimensions, got "
+                             f"{type(x).__name__} of shape {tuple(getattr(x, 'shape', ()))}")
+        if x.shape[-1] != self.num_features:
+            raise ValueError(f"x has F={x.shape[-1]} features in its last dimension, but the "
+                             f"layer was built for num_features={self.num_features}")
+        m = _frame_mask(mask, x)
+        if self.training:
+            n = int(m.sum())
+            if n < 2:
+                raise ValueError(f"training needs at least 2 real frames in the batch to take a "
+                                 f"variance, the mask marks {n}")
+            mean, var, _ = moments(x, "B T F", "B T", mask=m)  # [1, 1, F] each, real frames only
+            with torch.no_grad():
+                new_mean, new_var = running_update(
+                    self.running_mean, self.running_var, x.detach(), "B T F", "B T",
+                    momentum=self.momentum, convention="torch", mask=m)
+                self.running_mean.copy_(new_mean)
+                self.running_var.copy_(new_var)
+                self.num_batches_tracked += 1
+        else:
+            mean, var = self.running_mean, self.running_var
+        y = (x - mean) / torch.sqrt(var + self.eps)
+        if self.affine:
+            y = y * self.weight + self.bias
+        return torch.where(m, y, torch.zeros((), dtype=y.dtype, device=y.device))
