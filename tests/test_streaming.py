@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from normaxes import data, on_channels_first, shared_with, standardize
 from normaxes.streaming import (ACCUMULATE, asteroid_cum_ln, asteroid_cum_ln_0_6_0,
                                 asteroid_glob_ln, batch_leak, causal_frames, conv_tasnet_cln,
-                                cumulative_standardize, draw_set, float32_error, future_leak,
+                                cumulative_standardize, float32_error, future_leak,
                                 influence, long_sequence, prefix_mask)
 
 X = data.sequence(B=3, T=10, F=6, seed=3)  # float32 [B, T, F]
@@ -119,17 +119,6 @@ def test_influence_is_the_statistics_set():
     assert (influence(gln, X, i) == shared_with("B T F", "T F", X.shape, i)).all()
     past = shared_with("B T F", "T F", X.shape, i) & prefix_mask(X.shape, (1,), (4,))
     assert (influence(cln, X, i) == past).all()
-
-
-def test_draw_set():
-    import matplotlib.pyplot as plt
-    fig = plt.figure()
-    ax = fig.add_subplot(projection="3d")
-    s = influence(cln, X, (0, 4, 0))
-    assert draw_set(ax, "B T F", s, batch="B", channel="F", title="cLN") is ax
-    assert ax.get_title() == "cLN" and ax.get_zlabel() == "T"
-    plt.close(fig)
-
 
 
 @pytest.mark.parametrize("call, words", [

@@ -13,7 +13,7 @@ import numpy as np
 from .core import parse_layout, resolve, shared_with
 from .norms import NORMS
 
-__all__ = ["cube_view", "draw_cube", "draw_norms", "SHADE", "MASKED"]
+__all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED"]
 
 SHADE = "#3b75af"
 """Colour of the positions that share one statistic."""
@@ -39,16 +39,10 @@ def cube_view(layout: str, over, shape, *, batch: str, channel: str, index=None,
     dimensions are flattened, in layout order, into the third axis.
     """
     spec = resolve(layout, shape, sizes)
-    dims = spec.dims
-    b, c = _dim_of(dims, batch), _dim_of(dims, channel)
-    if b == c:
-        raise ValueError(f"batch axis {batch!r} and channel axis {channel!r} are the same dimension")
-    rest = [i for i in range(len(dims)) if i not in (b, c)]
-    order = [b, c, *rest]
+    order, cube = _cube_order(spec.dims, spec.shape, batch, channel)
     shared = shared_with(layout, over, shape, index, **sizes)
     real = np.ones(spec.shape, dtype=bool) if mask is None else np.broadcast_to(
         np.asarray(mask, dtype=bool), spec.shape)
-    cube = (spec.shape[b], spec.shape[c], -1)
     return (
         np.transpose(shared & real, order).reshape(cube),
         np.transpose(real, order).reshape(cube),
@@ -64,12 +58,41 @@ def draw_cube(ax, layout: str, over, shape, *, batch: str, channel: str, index=N
     """Draw the cube of :func:`cube_view` on the 3-D axes *ax*.
 
     The channel axis runs left to right, the batch axis into the page and the flattened axes
-    upwards, as in the GN paper's Fig. 2. Shaded cells share one statistic; grey cells are
-    masked out (padding).
+    downwards from the top (first frame on top), as in the GN paper's Fig. 2. Shaded cells share
+    one statistic; grey cells are masked out (padding).
     """
     shared, real = cube_view(layout, over, shape, batch=batch, channel=channel, index=index,
                              mask=mask, **sizes)
-    dims = parse_layout(layout)
+    return _draw_voxels(ax, parse_layout(layout), shared, real, batch, channel, title)
+
+
+def draw_set(ax, layout: str, shared, *, batch: str, channel: str, mask=None,
+             title: str | None = None, **sizes):
+    """Draw an explicit set of positions *shared* (boolean, the array's shape) as a cube on *ax*.
+
+    The same cube as :func:`draw_cube`, for a set that is not a ``(layout, over)`` statistics set,
+    e.g. the frames up to ``t`` of a cumulative norm. *mask* greys out padded positions.
+    """
+    shared = np.asarray(shared, dtype=bool)
+    spec = resolve(layout, shared.shape, sizes)
+    real = np.ones(spec.shape, dtype=bool) if mask is None else np.broadcast_to(
+        np.asarray(mask, dtype=bool), spec.shape)
+    order, cube = _cube_order(spec.dims, spec.shape, batch, channel)
+    return _draw_voxels(ax, spec.dims, np.transpose(shared & real, order).reshape(cube),
+                        np.transpose(real, order).reshape(cube), batch, channel, title)
+
+
+def _cube_order(dims, shape, batch: str, channel: str):
+    """The transposition to ``[batch, channel, rest...]`` and the cube shape it flattens to."""
+    b, c = _dim_of(dims, batch), _dim_of(dims, channel)
+    if b == c:
+        raise ValueError(f"batch axis {batch!r} and channel axis {channel!r} are the same dimension")
+    order = [b, c, *[i for i in range(len(dims)) if i not in (b, c)]]
+    return order, (shape[b], shape[c], -1)
+
+
+def _draw_voxels(ax, dims, shared, real, batch: str, channel: str, title):
+    """Draw the ``[batch, channel, rest]`` boolean cubes *shared* and *real* on *ax*."""
     b, c = _dim_of(dims, batch), _dim_of(dims, channel)
     rest = [dims[i] for i in range(len(dims)) if i not in (b, c)]
     # voxel grid indexed (x=channel, y=batch, z=rest); z grows upwards, so flip the rest axis
@@ -95,6 +118,37 @@ def draw_cube(ax, layout: str, over, shape, *, batch: str, channel: str, index=N
     return ax
 
 
+def draw_cubes(panels, *, ncols: int | None = None, figsize=None):
+    """Draw one cube per panel, in a grid of *ncols* columns (default: one row); return the figure.
+
+    Each panel is a dict of the keyword arguments of :func:`draw_cube` (``layout``, ``over``,
+    ``shape``, ``batch``, ``channel``, and optionally ``title``, ``index``, ``mask`` and group
+    sizes such as ``G``), or of :func:`draw_set` (``layout`` and ``shared`` instead of ``over``
+    and ``shape``).
+    """
+    import matplotlib.pyplot as plt
+
+    panels = [dict(p) for p in panels]
+    if not panels:
+        raise ValueError("panels is empty: give at least one panel to draw")
+    ncols = ncols or len(panels)
+    if ncols < 1:
+        raise ValueError(f"ncols must be a positive number of columns, got {ncols}")
+    nrows = -(-len(panels) // ncols)
+    titled = any(p.get("title") for p in panels)
+    fig = plt.figure(figsize=figsize or (3.0 * ncols, 3.2 * nrows))
+    for k, p in enumerate(panels):
+        ax = fig.add_subplot(nrows, ncols, k + 1, projection="3d")
+        layout = p.pop("layout")
+        if "shared" in p:
+            draw_set(ax, layout, p.pop("shared"), **p)
+        else:
+            draw_cube(ax, layout, p.pop("over"), p.pop("shape"), **p)
+    top = 1 - (0.16 if titled else 0.02) / nrows
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=top, wspace=0.05, hspace=0.15)
+    return fig
+
+
 def _rgb(hexcolor: str):
     h = hexcolor.lstrip("#")
     return tuple(int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))
@@ -110,20 +164,17 @@ def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "L
     Returns the matplotlib figure. Group Norm uses *G* groups; *mask* (broadcastable to *shape*)
     greys out padded positions.
     """
-    import matplotlib.pyplot as plt
-
     if layout not in NORMS:
         raise ValueError(f"layout {layout!r} is not one of the book's layouts {list(NORMS)}")
     if shape is None:
         shape = (4, 8, 6) if layout == "B T F" else (4, 6, 3, 3)
     batch, channel = _CUBE_AXES[layout]
-    fig = plt.figure(figsize=figsize or (3.0 * len(norms), 3.2))
-    for k, short in enumerate(norms):
+    panels = []
+    for short in norms:
         spec = NORMS[layout][short]
         sizes = {spec.group_axis: G} if spec.group_axis else {}
-        ax = fig.add_subplot(1, len(norms), k + 1, projection="3d")
         title = f"{spec.name}\nover {spec.over}" + (f" (G={G})" if spec.group_axis else "")
-        draw_cube(ax, spec.layout, spec.over, shape, batch=batch, channel=channel, index=index,
-                  mask=mask, title=title, **sizes)
-    fig.subplots_adjust(left=0, right=1, bottom=0, top=0.84, wspace=0.05)
+        panels.append(dict(layout=spec.layout, over=spec.over, shape=shape, batch=batch,
+                           channel=channel, index=index, mask=mask, title=title, **sizes))
+    fig = draw_cubes(panels, figsize=figsize)
     return fig

@@ -6,8 +6,8 @@ A norm can run on a stream, one frame at a time, only if its output at frame ``t
 :func:`~normaxes.standardize` whose statistics at position ``t`` of an axis use positions ``<= t``
 only (Conv-TasNet's cumulative layer norm, cLN, is ``over="T F", along="T"``). The ``conv_tasnet_*``
 and ``asteroid_*`` functions re-implement, operation by operation, the reference implementations the
-book compares against. :func:`influence` and :func:`draw_set` draw a statistics set that is not a
-``(layout, over)`` set.
+book compares against. :func:`influence` measures a statistics set that is not a ``(layout, over)``
+set; :func:`normaxes.figures.draw_set` draws it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from math import prod
 import numpy as np
 
 from .core import _check_array, _is_torch, resolve
-from .figures import SHADE, _rgb, cube_view
 from .frameworks import to_numpy
 
 try:
@@ -27,7 +26,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["ACCUMULATE", "future_leak", "causal_frames", "batch_leak", "cumulative_standardize",
            "prefix_mask", "conv_tasnet_cln", "asteroid_cum_ln", "asteroid_cum_ln_0_6_0",
-           "asteroid_glob_ln", "long_sequence", "float32_error", "influence", "draw_set"]
+           "asteroid_glob_ln", "long_sequence", "float32_error", "influence"]
 
 ACCUMULATE = ("naive", "shifted", "float64")
 """How :func:`cumulative_standardize` accumulates its running sums."""
@@ -354,41 +353,4 @@ def influence(norm, x, index) -> np.ndarray:
     (grad,) = torch.autograd.grad(y[index], xt)
     return (grad != 0).numpy()
 
-
-def draw_set(ax, layout: str, shared, *, batch: str, channel: str, title: str | None = None,
-             **sizes):
-    """Draw an explicit statistics set *shared* (boolean, of the array's shape) as a cube on *ax*.
-
-    Same cube as :func:`normaxes.figures.draw_cube` (channel left to right, batch into the page,
-    the other axes flattened and running downwards), but the shaded set is given, not derived from
-    ``(layout, over)``: e.g. the frames ``<= t`` of the cumulative norm.
-    """
-    shared = np.asarray(shared, dtype=bool)
-    spec = resolve(layout, shared.shape, sizes)
-    every = " ".join(spec.names)  # one statistics set holding everything, masked to *shared*
-    cube, _ = cube_view(layout, every, shared.shape, batch=batch, channel=channel, mask=shared,
-                        **sizes)
-    dims = spec.dims
-    b = next(i for i, d in enumerate(dims) if batch in d)
-    c = next(i for i, d in enumerate(dims) if channel in d)
-    rest = [dims[i] for i in range(len(dims)) if i not in (b, c)]
-    sh = np.transpose(cube, (1, 0, 2))[:, :, ::-1]  # voxels (x=channel, y=batch, z=rest upwards)
-    colors = np.empty(sh.shape + (4,))
-    colors[...] = (1.0, 1.0, 1.0, 0.18)
-    colors[sh] = (*_rgb(SHADE), 0.92)
-    ax.voxels(np.ones(sh.shape, dtype=bool), facecolors=colors,
-              edgecolor=(0.25, 0.25, 0.25, 0.35), linewidth=0.3)
-    ax.set_box_aspect(sh.shape, zoom=0.9)
-    ax.view_init(elev=18, azim=-62)
-    ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-    label = ", ".join(d[0] if len(d) == 1 else "(" + " ".join(d) + ")" for d in rest)
-    ax.set_xlabel(", ".join(dims[c]), labelpad=-10)
-    ax.set_ylabel(", ".join(dims[b]), labelpad=-10)
-    ax.set_zlabel(label, labelpad=-10)
-    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-        axis.pane.set_visible(False)
-        axis.line.set_color((0, 0, 0, 0))
-    if title:
-        ax.set_title(title, fontsize=10, pad=0)
-    return ax
 
