@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .core import moments
-from .data import sequence
+from .data import length_mask, sequence
 from .running import running_update
 
 __all__ = ["pad_sequences", "pad_images", "real_frames", "padded_batches", "MaskedBatchNorm1d"]
@@ -49,7 +49,7 @@ def pad_sequences(seqs, T: int | None = None, *, value: float = 0.0):
     if T < max(lengths):
         raise ValueError(f"T={T} is shorter than the longest sequence, of length {max(lengths)}")
     B, F = len(seqs), int(seqs[0].shape[1])
-    mask = np.arange(T)[None, :, None] < np.array(lengths)[:, None, None]
+    mask = length_mask(lengths, T)
     if isinstance(seqs[0], torch.Tensor):
         x = torch.full((B, T, F), value, dtype=seqs[0].dtype)
         for b, s in enumerate(seqs):
