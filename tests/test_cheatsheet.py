@@ -6,7 +6,7 @@ import torch
 
 from normaxes import NORMS, data, standardize
 from normaxes.cheatsheet import (apply_in, axis_subsets, defaults, find_over, markdown_table,
-                                 permute, running_rule)
+                                 permute, read_over, running_rule)
 from normaxes.running import running_update
 
 X = data.sequence(B=3, T=5, F=8, seed=0)  # [B, T, F]
@@ -35,6 +35,9 @@ def test_find_over_recovers_torch_layers_on_a_transposed_probe():
         assert find_over(y, x, "B T F", eps=1e-5) == "B T"
         y = apply_in(torch.nn.GroupNorm(4, 8), x, "B T F", "B F T")
         assert find_over(y, x, "B T (G F)", eps=1e-5, G=4) == "T F"
+        gn = torch.nn.GroupNorm(4, 8)
+        assert read_over(gn, x, "B T (G F)", "B (G F) T", eps=gn.eps, G=4) == "T F"
+        assert read_over(torch.nn.InstanceNorm1d(8), x, "B T F", "B F T", eps=1e-5) == "T"
 
 
 def test_find_over_returns_none_when_no_set_fits():
@@ -60,12 +63,14 @@ def test_permute_moves_axes_by_name_on_numpy_and_torch():
     assert permute(X, "B T F", "B F T").shape == (3, 8, 5)
     assert tuple(permute(torch.from_numpy(IMG), "N C H W", "N H W C").shape) == (2, 4, 3, 6)
     np.testing.assert_array_equal(permute(permute(X, "B T F", "F B T"), "F B T", "B T F"), X)
+    np.testing.assert_array_equal(permute(X, "B T (G F)", "B (G F) T"), X.transpose(0, 2, 1))
 
 
 @pytest.mark.parametrize("call, words", [
-    (lambda: permute(X, "B T F", "B F C"), ["do not name the same axes"]),
+    (lambda: permute(X, "B T F", "B F C"), ["do not name the same dimensions"]),
+    (lambda: permute(X, "B T (G F)", "B T G F"), ["do not name the same dimensions"]),
+    (lambda: permute(X, "B T (G F)", "B (F G) T"), ["do not name the same dimensions"]),
     (lambda: permute(X, "N C H W", "N H W C"), ["4 dimensions", "x has 3"]),
-    (lambda: permute(X, "B T (G F)", "B T G F"), ["parenthesised group"]),
     (lambda: defaults(torch.nn.GroupNorm, "groups"), ["no parameter 'groups'", "num_groups"]),
     (lambda: running_rule((0, 1), (0, 1), X, "B T F", "B T", momentum=1.5), ["momentum", "1.5"]),
     (lambda: running_rule((np.zeros(8), np.ones(8)), (np.zeros(5), np.ones(8)), X, "B T F", "B T",

@@ -17,8 +17,8 @@ import numpy as np
 from .core import _is_torch, moments, parse_layout, resolve, standardize
 from .frameworks import to_numpy
 
-__all__ = ["axis_subsets", "find_over", "permute", "apply_in", "defaults", "running_rule",
-           "markdown_table"]
+__all__ = ["axis_subsets", "find_over", "permute", "apply_in", "read_over", "defaults",
+           "running_rule", "markdown_table"]
 
 
 def axis_subsets(layout: str) -> list[str]:
@@ -58,26 +58,24 @@ def find_over(y, x, layout: str, *, eps: float, tol: float = 1e-4, **sizes) -> s
     return found[0] if found else None
 
 
-def _names(layout: str, what: str) -> list[str]:
-    dims = parse_layout(layout)
-    if any(len(d) > 1 for d in dims):
-        raise ValueError(f"{what} layout {layout!r} has a parenthesised group; name one axis per "
-                         f"dimension")
-    return [d[0] for d in dims]
+def _units(layout: str) -> list[str]:
+    """One name per dimension: an axis, or a parenthesised group as written, e.g. ``"(G F)"``."""
+    return [d[0] if len(d) == 1 else "(" + " ".join(d) + ")" for d in parse_layout(layout)]
 
 
 def permute(x, layout: str, to: str):
-    """Transpose *x* from *layout* to the layout *to*, which names the same axes in another order.
+    """Transpose *x* from *layout* to the layout *to*, which names the same dimensions in another
+    order.
 
-    ``permute(x, "B T F", "B F T")`` swaps the last two dimensions. Works on NumPy arrays and
-    torch tensors.
+    ``permute(x, "B T F", "B F T")`` swaps the last two dimensions; a group moves as one dimension,
+    ``permute(x, "B T (G F)", "B (G F) T")``. Works on NumPy arrays and torch tensors.
     """
-    src, dst = _names(layout, "the source"), _names(to, "the target")
+    src, dst = _units(layout), _units(to)
     if len(src) != x.ndim:
         raise ValueError(f"layout {layout!r} names {len(src)} dimensions but x has {x.ndim} "
                          f"(shape {tuple(x.shape)})")
     if sorted(src) != sorted(dst):
-        raise ValueError(f"layouts {layout!r} and {to!r} do not name the same axes")
+        raise ValueError(f"layouts {layout!r} and {to!r} do not name the same dimensions")
     order = [src.index(n) for n in dst]
     return x.permute(*order) if _is_torch(x) else np.transpose(x, order)
 
@@ -89,6 +87,16 @@ def apply_in(fn, x, layout: str, expects: str):
     ``apply_in(torch.nn.BatchNorm1d(F), x, "B T F", "B F T")``.
     """
     return permute(fn(permute(x, layout, expects)), expects, layout)
+
+
+def read_over(fn, x, layout: str, expects: str, *, eps: float, **sizes) -> str | None:
+    """The axes of *layout* that the layer *fn* reduces over when it gets *x* laid out as
+    *expects*: :func:`apply_in`, then :func:`find_over`.
+
+    ``read_over(torch.nn.GroupNorm(2, F), x, "B T (G F)", "B (G F) T", eps=1e-5, G=2)`` is
+    ``"T F"``.
+    """
+    return find_over(apply_in(fn, x, layout, expects), x, layout, eps=eps, **sizes)
 
 
 def defaults(fn, *names: str) -> dict:
