@@ -6,7 +6,7 @@ import torch
 
 from normaxes import NORMS, data, standardize
 from normaxes.cheatsheet import (apply_in, axis_subsets, defaults, find_over, markdown_table,
-                                 permute, read_over, running_rule)
+                                 permute, read_over, running_rule, attempt)
 from normaxes.running import running_update
 
 X = data.sequence(B=3, T=5, F=8, seed=0)  # [B, T, F]
@@ -108,3 +108,18 @@ def test_running_rule_returns_none_for_another_rule():
 def test_markdown_table_escapes_pipes():
     table = markdown_table([{"a": "x|y", "b": 1}])
     assert table.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | 1 |"]
+
+
+def test_attempt_reports_the_axes_the_error_and_the_warnings():
+    x = torch.from_numpy(X)  # [B, T, F] = [3, 5, 8], given untransposed
+    with torch.no_grad():
+        ran = attempt(torch.nn.InstanceNorm1d(8), x, "B T F", eps=1e-5)
+        failed = attempt(torch.nn.BatchNorm1d(8), x, "B T F", eps=1e-5)
+        fits_nothing = attempt(lambda v: 2 * v, x, "B T F", eps=1e-5)
+    assert ran.over == "F" and ran.error is None
+    assert len(ran.warnings) == 1 and "num_features" in ran.warnings[0]
+    assert str(ran).startswith("runs; reduces over F of B T F; warns: UserWarning")
+    assert failed.over is None and failed.error.startswith("RuntimeError: running_mean")
+    assert str(failed).startswith("fails: RuntimeError")
+    assert fits_nothing.over is None and fits_nothing.error is None
+    assert "no set of axes" in str(fits_nothing)

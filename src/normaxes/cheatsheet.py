@@ -10,6 +10,8 @@ reproduces the layer's running averages.
 from __future__ import annotations
 
 import inspect
+import warnings
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -17,8 +19,8 @@ import numpy as np
 from .core import _is_torch, moments, parse_layout, resolve, standardize
 from .frameworks import to_numpy
 
-__all__ = ["axis_subsets", "find_over", "permute", "apply_in", "read_over", "defaults",
-           "running_rule", "markdown_table"]
+__all__ = ["axis_subsets", "find_over", "permute", "apply_in", "read_over", "Outcome", "attempt",
+           "defaults", "running_rule", "markdown_table"]
 
 
 def axis_subsets(layout: str) -> list[str]:
@@ -97,6 +99,45 @@ def read_over(fn, x, layout: str, expects: str, *, eps: float, **sizes) -> str |
     ``"T F"``.
     """
     return find_over(apply_in(fn, x, layout, expects), x, layout, eps=eps, **sizes)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a layer did to a probe: the axes it reduced over (None if no set of axes fits), or the
+    error it raised; and the warnings it gave."""
+
+    layout: str
+    over: str | None = None
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.error is not None:
+            text = f"fails: {self.error}"
+        elif self.over is None:
+            text = f"runs; no set of axes of {self.layout} reproduces its output"
+        else:
+            text = f"runs; reduces over {self.over} of {self.layout}"
+        return text + "".join(f"; warns: {w}" for w in self.warnings)
+
+
+def attempt(fn, x, layout: str, *, eps: float, **sizes) -> Outcome:
+    """Call ``fn(x)`` on the probe *x*, laid out as *layout*, and report what happened.
+
+    Unlike :func:`read_over`, *x* goes in as it is, without a transpose: this shows what a layer
+    does to a layout it does not expect. A ``RuntimeError`` or ``ValueError`` from *fn* is caught
+    and reported, and so are the warnings it gives; the axes come from :func:`find_over`.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            y = fn(x)
+        except (RuntimeError, ValueError) as err:
+            y, error = None, f"{type(err).__name__}: {err}"
+    said = tuple(f"{w.category.__name__}: {w.message}" for w in caught)
+    if y is None:
+        return Outcome(layout, error=error, warnings=said)
+    return Outcome(layout, over=find_over(y, x, layout, eps=eps, **sizes), warnings=said)
 
 
 def defaults(fn, *names: str) -> dict:
