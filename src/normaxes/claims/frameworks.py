@@ -138,3 +138,13 @@ def _():
         warnings.simplefilter("ignore")
         y = torch.nn.InstanceNorm1d(8)(x)
     return y, standardize(x, "B T F", over="F")
+
+
+@claim("ln-torch-vs-keras-eps", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="PyTorch's and Keras' Layer Norm with their defaults reduce over the same axes "
+                 "but differ on quiet frames: eps is 1e-5 in one and 1e-3 in the other.",
+       left="nn.LayerNorm(F)(x)", right="LayerNormalization()(x)")
+def _():
+    x = torch.from_numpy(data.sequence(B=4, T=20, F=8, spread_db=60, seed=15))  # quiet frames
+    with torch.no_grad():
+        return torch.nn.LayerNorm(8)(x), keras().layers.LayerNormalization()(x)
