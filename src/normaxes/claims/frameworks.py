@@ -59,7 +59,7 @@ def _():
                  "over T and the 2 features of each group.",
        left="GroupNormalization()(x)", right='standardize "B T (G F)" over "T F", G=32')
 def _():
-    x = torch.from_numpy(data.sequence(B=4, T=10, F=64, seed=13))  # [B, T, F], F divisible by 32
+    x = torch.from_numpy(data.sequence(B=4, T=10, F=64, seed=13))  # [B, T, F], F = 64
     gn = keras().layers.GroupNormalization()  # groups=32
     return gn(x), standardize(x, "B T (G F)", over="T F", G=gn.groups, eps=gn.epsilon)
 
@@ -90,8 +90,8 @@ def _():
        left="BatchNormalization()(x [N,C,H,W], training=True)",
        right='standardize "N C H W" over "N C H"')
 def _():
-    x = torch.from_numpy(data.images(N=4, C=6, H=5, W=7, seed=12))  # [N, C, H, W], not moved
-    bn = keras().layers.BatchNormalization()  # axis=-1 is W here
+    x = torch.from_numpy(data.images(N=4, C=6, H=5, W=7, seed=12))  # [N, C, H, W]
+    bn = keras().layers.BatchNormalization()  # axis=-1 is W here: x is not moved
     return bn(x, training=True), standardize(x, "N C H W", over="N C H", eps=bn.epsilon)
 
 
@@ -134,7 +134,7 @@ def _():
        left="nn.InstanceNorm1d(F)(x [B,T,F])", right='standardize over "F"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
-    with warnings.catch_warnings():  # it warns that dim 1 (T = 20) is not num_features (8)
+    with warnings.catch_warnings():  # it warns: dim 1 (T = 20) is not num_features
         warnings.simplefilter("ignore")
         y = torch.nn.InstanceNorm1d(8)(x)
     return y, standardize(x, "B T F", over="F")
@@ -145,6 +145,7 @@ def _():
                  "but differ on quiet frames: eps is 1e-5 in one and 1e-3 in the other.",
        left="nn.LayerNorm(F)(x)", right="LayerNormalization()(x)")
 def _():
-    x = torch.from_numpy(data.sequence(B=4, T=20, F=8, spread_db=60, seed=15))  # quiet frames
+    # loudness swinging by 60 dB: some frames have a variance near 1e-3
+    x = torch.from_numpy(data.sequence(B=4, T=20, F=8, spread_db=60, seed=15))
     with torch.no_grad():
         return torch.nn.LayerNorm(8)(x), keras().layers.LayerNormalization()(x)
