@@ -54,6 +54,16 @@ def _():
     return ln(x), standardize(x, "N H W C", over="C", eps=ln.epsilon)
 
 
+@claim("keras-ln-axis-123-is-image-ln", chapter=CH, layout="[N,H,W,C]",
+       statement="Keras LayerNormalization(axis=[1, 2, 3]) on a channels-last image batch is "
+                 "the GN paper's Layer Norm, over H, W and C.",
+       left="LayerNormalization(axis=[1, 2, 3])(x)", right='standardize "N H W C" over "H W C"')
+def _():
+    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
+    ln = keras().layers.LayerNormalization(axis=[1, 2, 3])  # all but the batch axis
+    return ln(x), standardize(x, "N H W C", over="H W C", eps=ln.epsilon)
+
+
 @claim("keras-gn-default-seq", chapter=CH, layout="[B,T,F]",
        statement="Keras GroupNormalization() (32 groups) on a sequence with F = 64 is standardize "
                  "over T and the 2 features of each group.",
