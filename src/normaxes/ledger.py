@@ -217,9 +217,8 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
 
     With *docs* (see :func:`chapter_docs`), the heading links to the chapter with MyST's
     ``{doc}`` role, so the output must be rendered as MyST Markdown (in a notebook cell, metadata
-    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the claim with its layout, its
-    statement, its two computations, the expected verdict and the measured one with the largest
-    difference.
+    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the claim, its layout and statement,
+    its two computations, the expected verdict and the measured one with the largest difference.
     """
     docs = docs or {}
     by_chapter: dict[str, list[Result]] = {}
@@ -232,13 +231,13 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        rows = ["| claim | statement | left vs. right | expected | measured |",
+        rows = ["| claim | layout: statement | left vs. right | expects | measured |",
                 "|---|---|---|---|---|"]
         for r in rs:
             c = r.claim
             measured = f"{r.verdict}, {r.measured}" + ("" if r.holds else " (**FAILS**)")
-            cells = [f"`{c.name}` {c.layout}", c.statement, f"{c.left} vs. {c.right}", c.expect,
-                     measured]
+            cells = [c.name, f"{c.layout}: {c.statement}", f"{c.left} vs. {c.right}",
+                     c.expect, measured]
             rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
         parts.append("\n".join(rows))
     return "\n\n".join(parts)
