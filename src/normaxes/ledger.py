@@ -21,7 +21,7 @@ import numpy as np
 from .frameworks import to_numpy
 
 __all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "run_all", "table",
-           "format_diff", "claim_code"]
+           "format_diff", "claim_code", "chapter_docs", "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 FLOOR = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
@@ -191,3 +191,53 @@ def table(results: list[Result]) -> str:
                  "yes" if r.holds else "**NO**"]
         rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
     return "\n".join(rows)
+
+
+def chapter_docs(folder) -> dict[str, str]:
+    """Map each chapter number to its document name, from the files in *folder*.
+
+    ``chapters/01_axes_and_layouts.ipynb`` gives ``{"01": "01_axes_and_layouts"}``; a chapter
+    still written as ``.md`` counts too.
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"folder {str(folder)!r} is not a directory")
+    docs = {}
+    for path in sorted(folder.iterdir()):
+        number = path.stem.split("_", 1)[0]
+        if path.suffix in (".ipynb", ".md") and number.isdigit() and "_" in path.stem:
+            docs.setdefault(number, path.stem)
+    return docs
+
+
+def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) -> str:
+    """*results* as Markdown, one table per chapter in chapter order, each headed by the chapter.
+
+    With *docs* (see :func:`chapter_docs`), the heading links to the chapter with MyST's
+    ``{doc}`` role, so the output must be rendered as MyST Markdown (in a notebook cell, metadata
+    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the claim, its layout and statement,
+    its two computations, the expected verdict and the measured one with the largest difference.
+    """
+    docs = docs or {}
+    by_chapter: dict[str, list[Result]] = {}
+    for r in results:
+        by_chapter.setdefault(r.claim.chapter, []).append(r)
+    parts = []
+    for chapter in sorted(by_chapter):
+        rs = by_chapter[chapter]
+        where = f"{{doc}}`{docs[chapter]}`" if chapter in docs else f"chapter {chapter}"
+        held = sum(r.holds for r in rs)
+        parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
+                     f"{held} hold{'s' * (held == 1)}.")
+        rows = ["| claim | layout: statement | left vs. right | expects | measured |",
+                "|---|---|---|---|---|"]
+        for r in rs:
+            c = r.claim
+            measured = f"{r.verdict}, {r.measured}" + ("" if r.holds else " (**FAILS**)")
+            cells = [c.name, f"{c.layout}: {c.statement}", f"{c.left} vs. {c.right}",
+                     c.expect, measured]
+            rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)

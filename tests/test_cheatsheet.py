@@ -1,0 +1,125 @@
+"""The cheat-sheet helpers: reading the reduced axes and the running-statistics rule off a layer."""
+
+import numpy as np
+import pytest
+import torch
+
+from normaxes import NORMS, data, standardize
+from normaxes.cheatsheet import (apply_in, axis_subsets, defaults, find_over, markdown_table,
+                                 permute, read_over, running_rule, attempt)
+from normaxes.running import running_update
+
+X = data.sequence(B=3, T=5, F=8, seed=0)  # [B, T, F]
+IMG = data.images(N=2, C=6, H=4, W=3, seed=0)  # [N, C, H, W]
+
+
+def test_axis_subsets_lists_every_nonempty_set_once():
+    subsets = axis_subsets("B T F")
+    assert subsets == ["B", "T", "F", "B T", "B F", "T F", "B T F"]
+    assert len(axis_subsets("N (G C) H W")) == 2 ** 5 - 1
+
+
+@pytest.mark.parametrize("layout, x", [("B T F", X), ("N C H W", IMG)])
+@pytest.mark.parametrize("short", ["BN", "LN", "GN", "IN"])
+def test_find_over_recovers_every_norm_of_the_book(layout, x, short):
+    spec = NORMS[layout][short]
+    sizes = {spec.group_axis: 2} if spec.group_axis else {}
+    y = spec(x, eps=1e-3, **sizes)
+    assert find_over(y, x, spec.layout, eps=1e-3, **sizes) == spec.over
+
+
+def test_find_over_recovers_torch_layers_on_a_transposed_probe():
+    with torch.no_grad():
+        x = torch.from_numpy(X)
+        y = apply_in(torch.nn.BatchNorm1d(8), x, "B T F", "B F T")
+        assert find_over(y, x, "B T F", eps=1e-5) == "B T"
+        y = apply_in(torch.nn.GroupNorm(4, 8), x, "B T F", "B F T")
+        assert find_over(y, x, "B T (G F)", eps=1e-5, G=4) == "T F"
+        gn = torch.nn.GroupNorm(4, 8)
+        assert read_over(gn, x, "B T (G F)", "B (G F) T", eps=gn.eps, G=4) == "T F"
+        assert read_over(torch.nn.InstanceNorm1d(8), x, "B T F", "B F T", eps=1e-5) == "T"
+
+
+def test_find_over_returns_none_when_no_set_fits():
+    y = standardize(X, "B T F", over="F") * 2.0  # not a standardization
+    assert find_over(y, X, "B T F", eps=1e-5) is None
+    # the right axes with the wrong eps do not fit either: eps matters on quiet frames
+    y = standardize(X, "B T F", over="F", eps=1e-1)
+    assert find_over(y, X, "B T F", eps=1e-5) is None
+
+
+def test_find_over_refuses_bad_probes():
+    with pytest.raises(ValueError, match=r"y has shape \(3, 5, 8\), but the probe x has shape \(3, 5, 4\)"):
+        find_over(X, X[..., :4], "B T F", eps=1e-5)
+    x1 = X[:, :1]  # T = 1: over "F" and over "T F" cannot be told apart
+    with pytest.raises(ValueError, match="axis 'T' of the probe has size 1"):
+        find_over(standardize(x1, "B T F", over="F"), x1, "B T F", eps=1e-5)
+    flat = np.broadcast_to(X[:1], X.shape).copy()  # the same values in every sequence
+    with pytest.raises(ValueError, match="ambiguous"):
+        find_over(standardize(flat, "B T F", over="T F"), flat, "B T F", eps=1e-5)
+
+
+def test_permute_moves_axes_by_name_on_numpy_and_torch():
+    assert permute(X, "B T F", "B F T").shape == (3, 8, 5)
+    assert tuple(permute(torch.from_numpy(IMG), "N C H W", "N H W C").shape) == (2, 4, 3, 6)
+    np.testing.assert_array_equal(permute(permute(X, "B T F", "F B T"), "F B T", "B T F"), X)
+    np.testing.assert_array_equal(permute(X, "B T (G F)", "B (G F) T"), X.transpose(0, 2, 1))
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: permute(X, "B T F", "B F C"), ["do not name the same dimensions"]),
+    (lambda: permute(X, "B T (G F)", "B T G F"), ["do not name the same dimensions"]),
+    (lambda: permute(X, "B T (G F)", "B (F G) T"), ["do not name the same dimensions"]),
+    (lambda: permute(X, "N C H W", "N H W C"), ["4 dimensions", "x has 3"]),
+    (lambda: defaults(torch.nn.GroupNorm, "groups"), ["no parameter 'groups'", "num_groups"]),
+    (lambda: running_rule((0, 1), (0, 1), X, "B T F", "B T", momentum=1.5), ["momentum", "1.5"]),
+    (lambda: running_rule((np.zeros(8), np.ones(8)), (np.zeros(5), np.ones(8)), X, "B T F", "B T",
+                          momentum=0.1), ["differ in shape"]),
+    (lambda: markdown_table([]), ["rows is empty"]),
+    (lambda: markdown_table([{"a": 1}], ["a", "b"]), ["row 0", "b"]),
+])
+def test_bad_input_names_the_fault(call, words):
+    with pytest.raises(ValueError) as err:
+        call()
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_defaults_reads_the_signature():
+    d = defaults(torch.nn.GroupNorm, "num_groups", "eps", "affine")
+    assert d == {"num_groups": "required", "eps": 1e-5, "affine": True}
+
+
+@pytest.mark.parametrize("convention, momentum, rule", [
+    ("torch", 0.1, ("new", "unbiased")), ("keras", 0.99, ("old", "biased")),
+    ("torch", 0.3, ("new", "unbiased")), ("keras", 0.3, ("old", "biased"))])
+def test_running_rule_recovers_both_conventions(convention, momentum, rule):
+    before = (np.full(8, 0.5), np.full(8, 2.0))
+    after = running_update(*before, X, "B T F", "B T", momentum=momentum, convention=convention)
+    assert running_rule(before, after, X, "B T F", "B T", momentum=momentum) == rule
+
+
+def test_running_rule_returns_none_for_another_rule():
+    before = (np.zeros(8), np.ones(8))
+    after = (np.zeros(8), np.ones(8))  # nothing moved
+    assert running_rule(before, after, X, "B T F", "B T", momentum=0.1) is None
+
+
+def test_markdown_table_escapes_pipes():
+    table = markdown_table([{"a": "x|y", "b": 1}])
+    assert table.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | 1 |"]
+
+
+def test_attempt_reports_the_axes_the_error_and_the_warnings():
+    x = torch.from_numpy(X)  # [B, T, F] = [3, 5, 8], given untransposed
+    with torch.no_grad():
+        ran = attempt(torch.nn.InstanceNorm1d(8), x, "B T F", eps=1e-5)
+        failed = attempt(torch.nn.BatchNorm1d(8), x, "B T F", eps=1e-5)
+        fits_nothing = attempt(lambda v: 2 * v, x, "B T F", eps=1e-5)
+    assert ran.over == "F" and ran.error is None
+    assert len(ran.warnings) == 1 and "num_features" in ran.warnings[0]
+    assert str(ran).startswith("runs; reduces over F of B T F; warns: UserWarning")
+    assert failed.over is None and failed.error.startswith("RuntimeError: running_mean")
+    assert str(failed).startswith("fails: RuntimeError")
+    assert fits_nothing.over is None and fits_nothing.error is None
+    assert "no set of axes" in str(fits_nothing)
