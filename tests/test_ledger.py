@@ -39,3 +39,16 @@ def test_format_diff_is_bucketed():
     assert ledger.format_diff(3.2e-6, np.float32, "equal") == "max|Δ| ≤ 1e-05"
     assert ledger.format_diff(0.0, np.float64, "equal") == "max|Δ| ≤ 1e-12"
     assert ledger.format_diff(1.234, np.float32, "differ") == "max|Δ| = 1.2"
+
+
+def test_a_second_claim_with_a_taken_name_is_refused():
+    import numpy as np
+
+    ledger.claims()  # load every module
+    taken = ALL[0]
+    with pytest.raises(ValueError, match=f"claim '{taken}' is registered twice: already at"):
+        @ledger.claim(taken, chapter="99", layout="-", statement="-", left="-", right="-")
+        def _():
+            return np.ones(1), np.ones(1)
+    # the registered claim is untouched
+    assert ledger.run(taken).holds

@@ -84,13 +84,21 @@ def claim(name: str, *, statement: str, layout: str, left: str, right: str, chap
         raise ValueError(f"expect must be one of {EXPECTS}, got {expect!r}")
 
     def register(fn):
-        if name in REGISTRY and REGISTRY[name].compute.__qualname__ != fn.__qualname__:
-            raise ValueError(f"claim {name!r} is registered twice")
+        # the same function registered again (a module imported twice) is fine; another one is
+        # not. Claim functions are all called `_`, so they are told apart by where they stand.
+        if name in REGISTRY and _origin(REGISTRY[name].compute) != _origin(fn):
+            where = "{}:{}".format(*_origin(REGISTRY[name].compute))
+            raise ValueError(f"claim {name!r} is registered twice: already at {where}")
         REGISTRY[name] = Claim(name, statement, layout, left, right, expect, chapter, fn, tol,
                                min_diff)
         return fn
 
     return register
+
+
+def _origin(fn) -> tuple[str, int]:
+    """The module and line where a claim function is defined."""
+    return fn.__module__, fn.__code__.co_firstlineno
 
 
 def _load():
