@@ -382,6 +382,35 @@ def _():
     return F.group_norm(x, 3)[0, :, :3, :4], F.group_norm(small[None], 3)[0]
 
 
+def _pixels(x, mask):
+    """The real pixels of a padded batch [N, C, H, W], packed into [pixels, C]."""
+    return x.permute(0, 2, 3, 1)[mask[:, 0]]
+
+
+@claim("bn-img-padding-changes-output", chapter=CH, layout="[N,C,H,W]", expect="differ",
+       statement="So does Batch Norm in training (over N, H and W): the padded pixels enter "
+                 "its statistics too.",
+       left="F.batch_norm on the padded batch, the real pixels",
+       right="F.batch_norm on the real pixels packed into [pixels, C]")
+def _():
+    x, mask, _ = _two_images()
+    padded = F.batch_norm(x, None, None, training=True)
+    packed = F.batch_norm(_pixels(x, mask), None, None, training=True)
+    return _pixels(padded, mask), packed
+
+
+@claim("masked-bn-img-equals-packed-torch", chapter=CH, layout="[N,C,H,W]",
+       statement="Masked Batch Norm, with a mask [N, 1, H, W], equals PyTorch's Batch Norm on "
+                 "the real pixels packed into [pixels, C].",
+       left='standardize over "N H W", mask',
+       right="F.batch_norm on the real pixels packed")
+def _():
+    x, mask, _ = _two_images()
+    ours = standardize(x, "N C H W", over="N H W", mask=mask)
+    packed = F.batch_norm(_pixels(x, mask), None, None, training=True)
+    return _pixels(ours, mask), packed
+
+
 @claim("masked-in-img-equals-alone-torch", chapter=CH, layout="[N,C,H,W]",
        statement="Masked Instance Norm, with a mask [N, 1, H, W], gives the small image's pixels "
                  "the output of PyTorch's Instance Norm on the image alone.",
