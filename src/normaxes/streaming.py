@@ -5,9 +5,11 @@ A norm can run on a stream, one frame at a time, only if its output at frame ``t
 :func:`batch_leak` does the same across the sequences of a batch. :func:`cumulative_standardize` is
 :func:`~normaxes.standardize` whose statistics at position ``t`` of an axis use positions ``<= t``
 only (Conv-TasNet's cumulative layer norm, cLN, is ``over="T F", along="T"``). The ``conv_tasnet_*``
-and ``asteroid_*`` functions re-implement, operation by operation, the reference implementations the
-book compares against. :func:`influence` measures a statistics set that is not a ``(layout, over)``
-set; :func:`normaxes.figures.draw_set` draws it.
+and ``asteroid_*`` functions are our transcriptions, operation by operation, of the reference code
+the book compares against (the Conv-TasNet authors' ``utility/models.py`` at commit ``ae9a676``;
+asteroid's ``asteroid/masknn/norms.py``, which is not a dependency of this package).
+:func:`influence` measures a statistics set that is not a ``(layout, over)`` set;
+:func:`normaxes.figures.draw_cubes` draws it.
 """
 
 from __future__ import annotations
@@ -278,7 +280,8 @@ def _affine_cf(y, gain, bias):
 
 
 def conv_tasnet_cln(x, gain, bias, eps: float = 1e-8):
-    """The cumulative layer norm of the Conv-TasNet authors' code, on ``[B, C, T]`` tensors.
+    """Our transcription of the cumulative layer norm (class ``cLN``) of the Conv-TasNet authors'
+    code (naplab/Conv-TasNet, ``utility/models.py``, commit ``ae9a676``), on ``[B, C, T]`` tensors.
 
     Per frame: the sum and the sum of squares over channels; their cumulative sums over time; the
     count ``C * (t + 1)``; ``var = (cum_pow_sum - 2 * mean * cum_sum) / count + mean**2``.
@@ -295,8 +298,9 @@ def conv_tasnet_cln(x, gain, bias, eps: float = 1e-8):
 
 
 def asteroid_cum_ln(x, gamma, beta, eps: float = 1e-8):
-    """asteroid's ``CumLN`` (as in release 0.6.1rc0 and later) on ``[B, C, T]``: ``var = cum_pow_sum / cnt
-    - cum_mean**2``, eps 1e-8."""
+    """Our transcription of asteroid's ``CumLN`` as fixed by asteroid PR #649 (issue #648) on
+    ``[B, C, T]``: ``var = cum_pow_sum / cnt - cum_mean**2``, eps 1e-8. (asteroid's alias for it is
+    ``cgLN``; its ``cLN`` is ``ChanLN``, a per-frame layer norm over channels.)"""
     _check_array(x)
     B, C, T = x.shape
     cum_sum = torch.cumsum(x.sum(1, keepdim=True), dim=-1)  # [B, 1, T]
@@ -308,8 +312,9 @@ def asteroid_cum_ln(x, gamma, beta, eps: float = 1e-8):
 
 
 def asteroid_cum_ln_0_6_0(x, gamma, beta, eps: float = 1e-8):
-    """asteroid's ``CumLN`` before release 0.6.1 (as in 0.6.0rc0): the sum of squares is not divided
-    by the count, ``var = cum_pow_sum - cum_mean**2``."""
+    """Our transcription of asteroid's ``CumLN`` before the fix of issue #648 (as at commit
+    ``140733b``): the running sum of squares is not divided by the count,
+    ``var = cum_pow_sum - cum_mean**2``. Kept to document that history."""
     _check_array(x)
     B, C, T = x.shape
     cum_sum = torch.cumsum(x.sum(1, keepdim=True), dim=-1)

@@ -94,7 +94,8 @@ def _():
     a, b = _two_sequences()
     x, mask = pad_sequences([a, b])
     ours = standardize(x, "B T F", over="B T", mask=mask)
-    return real_frames(ours, mask), F.batch_norm(real_frames(x, mask), None, None, training=True)
+    packed = F.batch_norm(real_frames(x, mask), None, None, training=True)
+    return real_frames(ours, mask), packed
 
 
 @claim("masked-gn-equals-alone-torch", chapter=CH, layout="[B,T,F]",
@@ -170,8 +171,9 @@ def _():
     x, mask = _keras_batch()
     bn = keras().layers.BatchNormalization()
     bn(x, training=True, mask=mask[..., 0])
-    ours = running_update(np.zeros(8, np.float32), np.ones(8, np.float32), x, "B T F", "B T",
-                          momentum=0.99, convention="keras", mask=mask)
+    init = np.zeros(8, np.float32), np.ones(8, np.float32)  # Keras' initial moving stats
+    ours = running_update(*init, x, "B T F", "B T", momentum=0.99, convention="keras",
+                          mask=mask)
     moving = [to_numpy(bn.moving_mean), to_numpy(bn.moving_variance)]
     return np.concatenate(moving), np.concatenate(ours)
 
@@ -306,7 +308,7 @@ def _():
 def _():
     alone, batch = padded_pair()
     enc = TinyFeatureEncoder("group", seed=0).double()
-    n = enc.output_length(400)  # the frames whose receptive field lies in the 400 real samples
+    n = enc.output_length(400)  # the frames that read only the 400 real samples
     with torch.no_grad():
         return enc(batch)[0, :n], enc(alone)[0]
 
@@ -380,6 +382,35 @@ def _():
 def _():
     x, _, small = _two_images()
     return F.group_norm(x, 3)[0, :, :3, :4], F.group_norm(small[None], 3)[0]
+
+
+def _pixels(x, mask):
+    """The real pixels of a padded batch [N, C, H, W], packed into [pixels, C]."""
+    return x.permute(0, 2, 3, 1)[mask[:, 0]]
+
+
+@claim("bn-img-padding-changes-output", chapter=CH, layout="[N,C,H,W]", expect="differ",
+       statement="So does Batch Norm in training (over N, H and W): the padded pixels enter "
+                 "its statistics too.",
+       left="F.batch_norm on the padded batch, the real pixels",
+       right="F.batch_norm on the real pixels packed into [pixels, C]")
+def _():
+    x, mask, _ = _two_images()
+    padded = F.batch_norm(x, None, None, training=True)
+    packed = F.batch_norm(_pixels(x, mask), None, None, training=True)
+    return _pixels(padded, mask), packed
+
+
+@claim("masked-bn-img-equals-packed-torch", chapter=CH, layout="[N,C,H,W]",
+       statement="Masked Batch Norm, with a mask [N, 1, H, W], equals PyTorch's Batch Norm on "
+                 "the real pixels packed into [pixels, C].",
+       left='standardize over "N H W", mask',
+       right="F.batch_norm on the real pixels packed")
+def _():
+    x, mask, _ = _two_images()
+    ours = standardize(x, "N C H W", over="N H W", mask=mask)
+    packed = F.batch_norm(_pixels(x, mask), None, None, training=True)
+    return _pixels(ours, mask), packed
 
 
 @claim("masked-in-img-equals-alone-torch", chapter=CH, layout="[N,C,H,W]",

@@ -130,7 +130,8 @@ def _():
     for h in range(4):
         for w in range(5):
             up_to = prefix_mask(x.shape, (2, 3), (h, w))  # pixels <= (h, w) in raster order
-            ref[:, :, h, w] = standardize(x, "N C H W", over="C H W", mask=up_to)[:, :, h, w]
+            y = standardize(x, "N C H W", over="C H W", mask=up_to)
+            ref[:, :, h, w] = y[:, :, h, w]
     return ours, ref
 
 
@@ -141,7 +142,8 @@ def _gain_bias(C=8, seed=8):
 
 @claim("cln-equals-conv-tasnet", chapter=CH, layout="[B,T,F]",
        statement="Our cumulative layer norm, with eps = 1e-8 and the same gain and bias, equals "
-                 "the cLN of the Conv-TasNet authors' code.",
+                 "our transcription of the cLN of the Conv-TasNet authors' code (commit "
+                 "ae9a676).",
        left="cumulative_standardize (eps 1e-8), then gain and bias",
        right="conv_tasnet_cln on [B,F,T]")
 def _():
@@ -151,7 +153,8 @@ def _():
 
 
 @claim("cln-equals-asteroid", chapter=CH, layout="[B,T,F]",
-       statement="Our cumulative layer norm equals asteroid's CumLN (release 0.6.1rc0 on).",
+       statement="Our cumulative layer norm equals our transcription of asteroid's CumLN "
+                 "(alias cgLN) as fixed by asteroid PR #649.",
        left="cumulative_standardize (eps 1e-8), then gamma and beta",
        right="asteroid_cum_ln on [B,F,T]")
 def _():
@@ -161,18 +164,22 @@ def _():
 
 
 @claim("cln-asteroid-0-6-0-differs", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="asteroid's CumLN before release 0.6.1 (0.6.0rc0), which does not divide the "
-                 "running sum of squares by the count, is not the cumulative layer norm.",
+       statement="History, not a test of asteroid: our transcription of asteroid's CumLN before "
+                 "the fix of issue #648 subtracts the squared mean from the running sum of "
+                 "squares (not its mean), a quantity that grows with t: it is not the cumulative "
+                 "layer norm.",
        left="cumulative_standardize (eps 1e-8)", right="asteroid_cum_ln_0_6_0 on [B,F,T]")
 def _():
     x, ones, zeros = _seq(), torch.ones(8), torch.zeros(8)
-    return _cln(x, eps=1e-8), on_channels_first(lambda u: asteroid_cum_ln_0_6_0(u, ones, zeros), x)
+    old = on_channels_first(lambda u: asteroid_cum_ln_0_6_0(u, ones, zeros), x)
+    return _cln(x, eps=1e-8), old
 
 
 # --- the global layer norm is GroupNorm with one group --------------------------------------------
 
 @claim("gln-equals-groupnorm1", chapter=CH, layout="[B,T,F]",
-       statement="Conv-TasNet's gLN (asteroid's GlobLN: over channels and time, per-channel "
+       statement="Conv-TasNet's gLN (our transcription of asteroid's GlobLN: over channels and "
+                 "time, per-channel "
                  "gamma and beta, eps 1e-8) equals nn.GroupNorm(1, C, eps=1e-8) with the same "
                  "weight and bias.",
        left="asteroid_glob_ln on [B,F,T]", right="nn.GroupNorm(1, 8, eps=1e-8) on [B,F,T]")
@@ -196,15 +203,16 @@ def _():
 
 @claim("gln-equals-keras-groupnorm1", chapter=CH, layout="[B,T,F]",
        statement="gLN equals Keras GroupNormalization(groups=1, epsilon=1e-8) on [B,T,F] "
-                 "(channels last, its default axis=-1).",
-       left="keras.layers.GroupNormalization(groups=1, epsilon=1e-8)",
-       right="asteroid_glob_ln on [B,F,T], gamma 1, beta 0")
+                 "(channels last, its default axis=-1) with the same gamma and beta.",
+       left="keras.layers.GroupNormalization(groups=1, epsilon=1e-8), gamma and beta copied",
+       right="asteroid_glob_ln on [B,F,T]")
 def _():
-    x = _seq()
-    k = keras()
-    ours = k.layers.GroupNormalization(groups=1, epsilon=1e-8)(x)
-    ref = on_channels_first(lambda u: asteroid_glob_ln(u, torch.ones(8), torch.zeros(8)), x)
-    return ours, ref
+    x, (gamma, beta) = _seq(), _gain_bias()
+    gn = keras().layers.GroupNormalization(groups=1, epsilon=1e-8)
+    gn.build(x.shape)
+    gn.gamma.assign(gamma.numpy()), gn.beta.assign(beta.numpy())  # per-feature gain, bias
+    ref = on_channels_first(lambda u: asteroid_glob_ln(u, gamma, beta), x)
+    return gn(x), ref
 
 
 @claim("gln-keras-default-eps-differs", chapter=CH, layout="[B,T,F]", expect="differ",
@@ -242,7 +250,9 @@ def _():
 
 
 @claim("cln-float64-sums-exact", chapter=CH, layout="[B,T,F]", tol=1e-6,
-       statement="Accumulating in float64 gives the float64 result rounded to float32 (within "
+       statement="Accumulating in float64 (accumulate='float64': the whole computation in "
+                 "float64, the result cast back) gives the float64 result rounded to float32 "
+                 "(within "
                  "1e-6, about one float32 step) on the same 10^6 frames.",
        left="cumulative_standardize, float32 input, accumulate='float64'", right="the same in float64")
 def _():
@@ -252,10 +262,11 @@ def _():
 
 
 @claim("cln-torch-naive-cancels", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=1e-3,
-       statement="On torch, whose cumulative sum keeps a wider running total, the naive float32 "
+       statement="On torch (CPU), whose cumulative sum keeps a wider running total, the naive "
+                 "float32 "
                  "cumulative layer norm is still off by more than 1e-3 on 10^6 frames with mean "
                  "100: the cancellation in E[x²] - E[x]² of two float32 numbers.",
-       left="cumulative_standardize on a float32 tensor, accumulate='naive'",
+       left="cumulative_standardize on a float32 CPU tensor, accumulate='naive'",
        right="the same in float64")
 def _():
     x = long_sequence(10**6, offset=100.0)
@@ -264,7 +275,8 @@ def _():
 
 
 @claim("cln-asteroid-float32-is-naive", chapter=CH, layout="[B,T,F]",
-       statement="In float32, asteroid's CumLN forms the same sums as our naive form: on 10^6 "
+       statement="In float32, our transcription of asteroid's CumLN forms the same sums as our "
+                 "naive form: on 10^6 "
                  "frames with mean 100 the two agree (and share the naive form's error).",
        left="asteroid_cum_ln on a float32 [B,F,T] tensor",
        right="cumulative_standardize, accumulate='naive', eps 1e-8")
