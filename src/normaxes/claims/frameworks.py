@@ -75,8 +75,8 @@ def _():
 
 
 @claim("keras-gn-minus1-is-in-seq", chapter=CH, layout="[B,T,F]",
-       statement="Keras has no Instance Norm layer; GroupNormalization(groups=-1), one group per "
-                 "feature, is Instance Norm: standardize over T.",
+       statement="Keras GroupNormalization(groups=-1), one group per feature, is Instance "
+                 "Norm: standardize over T.",
        left="GroupNormalization(groups=-1)(x)", right='standardize over "T"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
@@ -127,8 +127,9 @@ def _():
 
 
 @claim("torch-gn-untransposed-groups-time", chapter=CH, layout="[B,T,F]",
-       statement="nn.GroupNorm given a sequence [B,T,F] without the transpose (it runs when T "
-                 "is divisible by the group count) groups time steps, not features.",
+       statement="nn.GroupNorm given a sequence [B,T,F] without the transpose (with its "
+                 "default affine step it runs only when T = F) groups time steps, not "
+                 "features.",
        left="nn.GroupNorm(2, F)(x [B,T,F])", right='standardize "B (G T) F" over "T F", G=2')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=8, F=8, seed=14))  # [B, T, F] with T = F
@@ -138,21 +139,22 @@ def _():
 
 
 @claim("torch-in1d-untransposed-is-ln", chapter=CH, layout="[B,T,F]",
-       statement="nn.InstanceNorm1d given a sequence [B,T,F] without the transpose runs for any "
-                 "T (with a warning) and normalizes each frame over F: Layer Norm, not Instance "
-                 "Norm.",
+       statement="nn.InstanceNorm1d with its default affine=False, given a sequence [B,T,F] "
+                 "without the transpose, runs for any T (warning when T != F) and normalizes "
+                 "each frame over F: Layer Norm, not Instance Norm.",
        left="nn.InstanceNorm1d(F)(x [B,T,F])", right='standardize over "F"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
     with warnings.catch_warnings():  # it warns: dim 1 (T = 20) is not num_features
         warnings.simplefilter("ignore")
-        y = torch.nn.InstanceNorm1d(8)(x)
+        y = torch.nn.InstanceNorm1d(8)(x)  # affine=False: num_features is unused
     return y, standardize(x, "B T F", over="F")
 
 
 @claim("ln-torch-vs-keras-eps", chapter=CH, layout="[B,T,F]", expect="differ",
        statement="PyTorch's and Keras' Layer Norm with their defaults reduce over the same axes "
-                 "but differ on quiet frames: eps is 1e-5 in one and 1e-3 in the other.",
+                 "but differ on a sequence whose loudness swings by 60 dB: eps is 1e-5 in one "
+                 "and 1e-3 in the other.",
        left="nn.LayerNorm(F)(x)", right="LayerNormalization()(x)")
 def _():
     # loudness swinging by 60 dB: some frames have a variance near 1e-3

@@ -95,7 +95,7 @@ def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=7))  # [N, C, H, W]
     ln, gn = nn.LayerNorm([6, 5, 5]), nn.GroupNorm(1, 6)
     with torch.no_grad():
-        ln.weight.copy_(torch.linspace(0.5, 1.5, 25).reshape(5, 5))  # grows over H and W
+        ln.weight.copy_(torch.linspace(0.5, 1.5, 25).reshape(5, 5))  # grows over H, W
         target = ln(x)
         # both normalize alike: GN's only freedom is one scale and shift per channel
         w, b = fit_per_channel(F.group_norm(x, 1), target)
@@ -107,7 +107,7 @@ def _():
 
 @claim("gn1-equals-ln-tf-seq", chapter=CH, layout="[B,T,F]",
        statement="On sequences, Group Norm with G = 1 is Layer Norm over T and F together "
-                 "(the GN paper's reading), not over F.",
+                 "(the GN paper's reading).",
        left="F.group_norm on [B,F,T], 1 group", right="F.layer_norm(x, (T, F))")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=7))  # [B, T, F]
@@ -122,7 +122,7 @@ def _():
        right="LayerNormalization(axis=[1, 2], epsilon=1e-5)")
 def _():
     K = keras()
-    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]: channels last, as Keras wants
+    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]: features last, as Keras wants
     gn = K.layers.GroupNormalization(groups=1, epsilon=1e-5)
     ln = K.layers.LayerNormalization(axis=[1, 2], epsilon=1e-5)
     return gn(x), ln(x)
@@ -136,7 +136,8 @@ def _():
        left="F.group_norm on [B,F,T], 1 group", right="F.layer_norm(x, (F,))")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=7))  # [B, T, F]
-    return on_channels_first(lambda v: F.group_norm(v, 1), x), F.layer_norm(x, x.shape[-1:])
+    gn = on_channels_first(lambda v: F.group_norm(v, 1), x)  # GN wants [B, F, T]
+    return gn, F.layer_norm(x, x.shape[-1:])  # LN over the last axis, F
 
 
 @claim("gn1-seq-over-t-f-keras", chapter=CH, layout="[B,T,F]",
@@ -169,7 +170,7 @@ def _():
                  "around the sequence's.",
        left="F.group_norm on [B,F,T], 1 group", right="F.layer_norm(x, (F,))")
 def _():
-    x = data.sequence(B=4, T=50, F=8, spread_db=0, seed=7)  # stationary: no loudness swing
+    x = data.sequence(B=4, T=50, F=8, spread_db=0, seed=7)  # stationary: no swing
     x = torch.from_numpy(x)
     gn = on_channels_first(lambda v: F.group_norm(v, 1), x)
     return gn, F.layer_norm(x, x.shape[-1:])
@@ -188,7 +189,7 @@ def _():
     with torch.no_grad():
         gn.weight.normal_(), gn.bias.normal_()
         ln.weight.copy_(gn.weight), ln.bias.copy_(gn.bias)  # both of shape [F]
-        frames = x.reshape(4 * 50, 8, 1, 1)  # [B*T, F, 1, 1]: a frame is a 1-pixel image
+        frames = x.reshape(4 * 50, 8, 1, 1)  # [B*T, F, 1, 1]: each frame a 1-pixel image
         return gn(frames).reshape(4, 50, 8), ln(x)
 
 
