@@ -1,5 +1,6 @@
-"""Chapter 2: Batch Norm per feature (over B, T) and per channel (over N, H, W), its running
-statistics and evaluation mode, against PyTorch and Keras 3, and what a wrong layout does."""
+"""Chapter 2: Batch Norm per feature (over B, T) and per channel (over N, H, W), its
+running statistics and evaluation mode, against PyTorch and Keras 3, and what a wrong
+layout does."""
 
 import numpy as np
 import torch
@@ -10,13 +11,14 @@ from ..running import running_update
 
 CH = "02"
 
-# --- training mode: the batch's own statistics ------------------------------------------------
+# --- training mode: the batch's own statistics ----------------------------------------
 
 
 @claim("bn1d-seq-torch", chapter=CH, layout="[B,T,F]",
-       statement="nn.BatchNorm1d(F) in training mode, given the sequence transposed to [B,F,T], is "
-                 "standardize over B and T.",
-       left='standardize over "B T"', right="nn.BatchNorm1d(F) through on_channels_first")
+       statement="nn.BatchNorm1d(F) in training mode, given the sequence transposed "
+                 "to [B,F,T], is standardize over B and T.",
+       left='standardize over "B T"',
+       right="nn.BatchNorm1d(F) through on_channels_first")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
     bn = torch.nn.BatchNorm1d(8).train()  # reads channels first: [B, F, T]
@@ -26,19 +28,24 @@ def _():
 
 
 @claim("bn-seq-keras", chapter=CH, layout="[B,T,F]",
-       statement="Keras' BatchNormalization with its default axis=-1 takes [B,T,F] as it is: in "
-                 "training mode it is standardize over B and T, with Keras' eps = 1e-3.",
-       left='standardize over "B T", eps=1e-3', right="BatchNormalization()(x, training=True)")
+       statement="Keras' BatchNormalization with its default axis=-1 takes [B,T,F] as "
+                 "it is: in training mode it is standardize over B and T, with Keras' "
+                 "eps = 1e-3.",
+       left='standardize over "B T", eps=1e-3',
+       right="BatchNormalization()(x, training=True)")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
     bn = keras().layers.BatchNormalization()  # axis=-1: one statistic per feature F
     return standardize(x, "B T F", over="B T", eps=1e-3), bn(x, training=True)
 
 
-@claim("bn-keras-eps-differs", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=1e-4,
-       statement="The default eps differs (Keras 1e-3, PyTorch 1e-5), and so do the outputs of "
-                 "the same Batch Norm: slightly, but far beyond float32 rounding.",
-       left="BatchNormalization()(x, training=True)", right="nn.BatchNorm1d(F), training mode")
+@claim("bn-keras-eps-differs", chapter=CH, layout="[B,T,F]", expect="differ",
+       min_diff=1e-4,
+       statement="The default eps differs (Keras 1e-3, PyTorch 1e-5), and so do the "
+                 "outputs of the same Batch Norm: slightly, but far beyond float32 "
+                 "rounding.",
+       left="BatchNormalization()(x, training=True)",
+       right="nn.BatchNorm1d(F), training mode")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
     with torch.no_grad():
@@ -58,8 +65,8 @@ def _():
 
 
 @claim("bn-img-keras-channels-first", chapter=CH, layout="[N,C,H,W]",
-       statement="Keras' BatchNormalization(axis=1) on channels-first images, in training mode, "
-                 "is standardize over N, H and W (eps = 1e-3).",
+       statement="Keras' BatchNormalization(axis=1) on channels-first images, in "
+                 "training mode, is standardize over N, H and W (eps = 1e-3).",
        left='standardize over "N H W", eps=1e-3',
        right="BatchNormalization(axis=1)(x, training=True)")
 def _():
@@ -69,8 +76,8 @@ def _():
 
 
 @claim("bn-img-keras-channels-last", chapter=CH, layout="[N,H,W,C]",
-       statement="On channels-last images, Keras' default axis=-1 is the channel axis: the same "
-                 "Batch Norm, standardize \"N H W C\" over N, H and W.",
+       statement="On channels-last images, Keras' default axis=-1 is the channel "
+                 'axis: the same Batch Norm, standardize "N H W C" over N, H and W.',
        left='standardize "N H W C" over "N H W", eps=1e-3',
        right="BatchNormalization()(x, training=True)")
 def _():
@@ -80,12 +87,12 @@ def _():
     return standardize(x, "N H W C", over="N H W", eps=1e-3), bn(x, training=True)
 
 
-# --- the wrong layout ---------------------------------------------------------------------------
+# --- the wrong layout -----------------------------------------------------------------
 
 
 @claim("bn1d-untransposed-per-frame", chapter=CH, layout="[B,T,F]",
-       statement="nn.BatchNorm1d(T) applied to [B,T,F] without the transpose takes T for the "
-                 "channel axis: it normalizes each time step, over B and F.",
+       statement="nn.BatchNorm1d(T) applied to [B,T,F] without the transpose takes T "
+                 "for the channel axis: it normalizes each time step, over B and F.",
        left='standardize over "B F"', right="nn.BatchNorm1d(T)(x), x in [B,T,F]")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
@@ -96,8 +103,9 @@ def _():
 
 
 @claim("bn1d-untransposed-is-not-bn", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="That per-time-step normalization is not Batch Norm: on a sequence whose "
-                 "loudness swings over time the two differ by whole units.",
+       min_diff=1.0,
+       statement="That per-time-step normalization is not Batch Norm: on a sequence "
+                 "whose loudness swings over time the two differ by whole units.",
        left="nn.BatchNorm1d(T)(x), x in [B,T,F]", right='standardize over "B T"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
@@ -107,8 +115,8 @@ def _():
 
 
 @claim("bn-keras-default-axis-on-nchw", chapter=CH, layout="[N,C,H,W]",
-       statement="Keras' default axis=-1 on a channels-first image takes W for the channel axis: "
-                 "it normalizes each image column over N, C and H.",
+       statement="Keras' default axis=-1 on a channels-first image takes W for the "
+                 "channel axis: it normalizes each image column over N, C and H.",
        left='standardize over "N C H", eps=1e-3',
        right="BatchNormalization()(x, training=True), x in [N,C,H,W]")
 def _():
@@ -119,8 +127,8 @@ def _():
 
 @claim("bn-keras-default-axis-on-nchw-is-not-bn", chapter=CH, layout="[N,C,H,W]",
        expect="differ",
-       statement="That per-column normalization is not Batch Norm, whose statistics are per "
-                 "channel.",
+       statement="That per-column normalization is not Batch Norm, whose statistics "
+                 "are per channel.",
        left="BatchNormalization()(x, training=True), x in [N,C,H,W]",
        right='standardize over "N H W", eps=1e-3')
 def _():
@@ -129,53 +137,56 @@ def _():
     return wrong, standardize(x, "N C H W", over="N H W", eps=1e-3)  # per channel C
 
 
-# --- running statistics -------------------------------------------------------------------------
+# --- running statistics ---------------------------------------------------------------
 
 
 @claim("bn1d-normalizes-with-biased-var", chapter=CH, layout="[B,T,F]",
-       statement="On the same small batch (n = B·T = 10), BatchNorm1d in training mode "
-                 "normalizes with the biased variance …",
-       left="BatchNorm1d(F), training mode", right="(x - mean) / sqrt(biased var + eps)")
+       statement="On the same small batch (m = B·T = 10), BatchNorm1d in training "
+                 "mode normalizes with the biased variance …",
+       left="BatchNorm1d(F), training mode",
+       right="(x - mean) / sqrt(biased var + eps)")
 def _():
-    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
+    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: m = B·T = 10
     with torch.no_grad():
         ref = on_channels_first(torch.nn.BatchNorm1d(8), torch.from_numpy(x))
-    mean, var, n = moments(x, "B T F", over="B T")  # biased variance
+    mean, var, m = moments(x, "B T F", over="B T")  # biased variance
     return ref, (x - mean) / np.sqrt(var + 1e-5)
 
 
 @claim("bn1d-does-not-normalize-with-unbiased-var", chapter=CH, layout="[B,T,F]",
-       expect="differ",
-       statement="… not with the unbiased one.",
+       expect="differ", statement="… not with the unbiased one.",
        left="BatchNorm1d(F), training mode",
-       right="(x - mean) / sqrt(n/(n-1) · biased var + eps)")
+       right="(x - mean) / sqrt(m/(m-1) · biased var + eps)")
 def _():
-    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
+    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: m = B·T = 10
     with torch.no_grad():
         ref = on_channels_first(torch.nn.BatchNorm1d(8), torch.from_numpy(x))
-    mean, var, n = moments(x, "B T F", over="B T")
-    return ref, (x - mean) / np.sqrt(var * n / (n - 1) + 1e-5)
+    mean, var, m = moments(x, "B T F", over="B T")
+    return ref, (x - mean) / np.sqrt(var * m / (m - 1) + 1e-5)
 
 
 @claim("bn-torch-stores-unbiased", chapter=CH, layout="[B,T,F]",
-       statement="PyTorch stores the unbiased batch variance, n/(n-1) times the biased one "
-                 "(n = B·T): with momentum=1, which keeps only the new value, running_var is "
-                 "exactly that.",
-       left="running_var, BatchNorm1d(F, momentum=1.0)", right="n/(n-1) · biased variance")
+       statement="PyTorch stores the unbiased batch variance, m/(m-1) times the "
+                 "biased one (m = B·T): with momentum=1, which keeps only the new "
+                 "value, running_var is exactly that.",
+       left="running_var, BatchNorm1d(F, momentum=1.0)",
+       right="m/(m-1) · biased variance")
 def _():
-    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
+    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: m = B·T = 10
     bn = torch.nn.BatchNorm1d(8, momentum=1.0)  # keeps only the new value
     with torch.no_grad():
         on_channels_first(bn.train(), torch.from_numpy(x))
-    _, var, n = moments(x, "B T F", over="B T")  # biased variance, n = 10
-    return bn.running_var, var.ravel() * n / (n - 1)
+    _, var, m = moments(x, "B T F", over="B T")  # biased variance, m = 10
+    return bn.running_var, var.ravel() * m / (m - 1)
 
 
-@claim("bn-torch-running-var-is-not-biased", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="PyTorch's running_var is not the biased variance it normalizes the batch with.",
+@claim("bn-torch-running-var-is-not-biased", chapter=CH, layout="[B,T,F]",
+       expect="differ",
+       statement="PyTorch's running_var is not the biased variance it normalizes the "
+                 "batch with.",
        left="running_var, BatchNorm1d(F, momentum=1.0)", right="biased variance")
 def _():
-    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
+    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: m = B·T = 10
     bn = torch.nn.BatchNorm1d(8, momentum=1.0)
     with torch.no_grad():
         on_channels_first(bn.train(), torch.from_numpy(x))
@@ -184,31 +195,36 @@ def _():
 
 
 @claim("bn-keras-stores-biased", chapter=CH, layout="[B,T,F]",
-       statement="Keras stores the biased batch variance itself: with momentum=0, which keeps "
-                 "only the new value, moving_variance is exactly that, no n/(n-1).",
-       left="moving_variance, BatchNormalization(momentum=0.0)", right="biased variance")
+       statement="Keras stores the biased batch variance itself: with momentum=0, "
+                 "which keeps only the new value, moving_variance is exactly that, no "
+                 "m/(m-1).",
+       left="moving_variance, BatchNormalization(momentum=0.0)",
+       right="biased variance")
 def _():
-    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
+    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: m = B·T = 10
     bn = keras().layers.BatchNormalization(momentum=0.0)  # keeps only the new
     bn(torch.from_numpy(x), training=True)
     _, var, _ = moments(x, "B T F", over="B T")  # biased variance per feature
     return bn.moving_variance, var.ravel()
 
 
-@claim("bn-keras-moving-var-is-not-unbiased", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="Keras' moving_variance is not the unbiased variance that PyTorch stores.",
-       left="moving_variance, BatchNormalization(momentum=0.0)", right="n/(n-1) · biased variance")
+@claim("bn-keras-moving-var-is-not-unbiased", chapter=CH, layout="[B,T,F]",
+       expect="differ",
+       statement="Keras' moving_variance is not the unbiased variance that PyTorch "
+                 "stores.",
+       left="moving_variance, BatchNormalization(momentum=0.0)",
+       right="m/(m-1) · biased variance")
 def _():
-    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: n = B·T = 10
+    x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: m = B·T = 10
     bn = keras().layers.BatchNormalization(momentum=0.0)
     bn(torch.from_numpy(x), training=True)
-    _, var, n = moments(x, "B T F", over="B T")
-    return bn.moving_variance, var.ravel() * n / (n - 1)
+    _, var, m = moments(x, "B T F", over="B T")
+    return bn.moving_variance, var.ravel() * m / (m - 1)
 
 
 @claim("bn-momentum-opposite", chapter=CH, layout="[B,T,F]",
-       statement="The word momentum means opposite weights: PyTorch's momentum=0.1 and Keras' "
-                 "momentum=0.9 give the same running mean.",
+       statement="The word momentum means opposite weights: PyTorch's momentum=0.1 "
+                 "and Keras' momentum=0.9 give the same running mean.",
        left="BatchNorm1d(F, momentum=0.1) running_mean",
        right="BatchNormalization(momentum=0.9) moving_mean")
 def _():
@@ -223,9 +239,10 @@ def _():
 
 
 @claim("bn-running-torch-seq", chapter=CH, layout="[B,T,F]",
-       statement="After three training steps, BatchNorm1d's running_mean and running_var are "
-                 "running_update with momentum 0.1 in the torch convention.",
-       left="running_update(..., momentum=0.1, convention=\"torch\")",
+       statement="After three training steps, BatchNorm1d's running_mean and "
+                 "running_var are running_update with momentum 0.1 in the torch "
+                 "convention.",
+       left='running_update(..., momentum=0.1, convention="torch")',
        right="BatchNorm1d running_mean, running_var")
 def _():
     bn = torch.nn.BatchNorm1d(8)  # running_mean 0, running_var 1
@@ -240,9 +257,9 @@ def _():
 
 
 @claim("bn-running-keras-seq", chapter=CH, layout="[B,T,F]",
-       statement="After three training steps, Keras' moving_mean and moving_variance are "
-                 "running_update with momentum 0.99 in the Keras convention.",
-       left="running_update(..., momentum=0.99, convention=\"keras\")",
+       statement="After three training steps, Keras' moving_mean and moving_variance "
+                 "are running_update with momentum 0.99 in the Keras convention.",
+       left='running_update(..., momentum=0.99, convention="keras")',
        right="BatchNormalization moving_mean, moving_variance")
 def _():
     bn = keras().layers.BatchNormalization()  # moving_mean 0, moving_variance 1
@@ -257,8 +274,8 @@ def _():
 
 
 @claim("bn-running-torch-img", chapter=CH, layout="[N,C,H,W]",
-       statement="The same for BatchNorm2d on images, with n = N·H·W.",
-       left="running_update(..., momentum=0.1, convention=\"torch\")",
+       statement="The same for BatchNorm2d on images, with m = N·H·W.",
+       left='running_update(..., momentum=0.1, convention="torch")',
        right="BatchNorm2d running_mean, running_var")
 def _():
     bn = torch.nn.BatchNorm2d(6)
@@ -273,8 +290,9 @@ def _():
 
 
 @claim("bn-running-keras-img", chapter=CH, layout="[N,C,H,W]",
-       statement="The same for Keras' BatchNormalization(axis=1) on channels-first images.",
-       left="running_update(..., momentum=0.99, convention=\"keras\")",
+       statement="The same for Keras' BatchNormalization(axis=1) on channels-first "
+                 "images.",
+       left='running_update(..., momentum=0.99, convention="keras")',
        right="BatchNormalization(axis=1) moving_mean, moving_variance")
 def _():
     bn = keras().layers.BatchNormalization(axis=1)
@@ -288,12 +306,13 @@ def _():
                                             to_numpy(bn.moving_variance)])
 
 
-# --- evaluation mode: the running statistics ----------------------------------------------------
+# --- evaluation mode: the running statistics ------------------------------------------
 
 
 @claim("bn-eval-torch-seq", chapter=CH, layout="[B,T,F]",
-       statement="In evaluation mode BatchNorm1d normalizes a new batch with the running "
-                 "statistics: (x - mean) / sqrt(var + 1e-5), mean and var from running_update.",
+       statement="In evaluation mode BatchNorm1d normalizes a new batch with the "
+                 "running statistics: (x - mean) / sqrt(var + 1e-5), mean and var "
+                 "from running_update.",
        left="(x - mean) / sqrt(var + eps), ours", right="BatchNorm1d in eval mode")
 def _():
     bn = torch.nn.BatchNorm1d(8)
@@ -311,9 +330,10 @@ def _():
 
 
 @claim("bn-eval-keras-seq", chapter=CH, layout="[B,T,F]",
-       statement="With training=False Keras normalizes with its moving statistics: "
-                 "(x - mean) / sqrt(var + 1e-3), mean and var from running_update.",
-       left="(x - mean) / sqrt(var + eps), ours", right="BatchNormalization, training=False")
+       statement="With training=False Keras normalizes with its moving statistics: (x "
+                 "- mean) / sqrt(var + 1e-3), mean and var from running_update.",
+       left="(x - mean) / sqrt(var + eps), ours",
+       right="BatchNormalization, training=False")
 def _():
     bn = keras().layers.BatchNormalization()
     mean, var = np.zeros(8, np.float32), np.ones(8, np.float32)
@@ -327,7 +347,8 @@ def _():
 
 
 @claim("bn-eval-torch-img", chapter=CH, layout="[N,C,H,W]",
-       statement="The same for BatchNorm2d on images: evaluation uses the running statistics.",
+       statement="The same for BatchNorm2d on images: evaluation uses the running "
+                 "statistics.",
        left="(x - mean) / sqrt(var + eps), ours", right="BatchNorm2d in eval mode")
 def _():
     bn = torch.nn.BatchNorm2d(6)
@@ -363,8 +384,9 @@ def _():
 
 
 @claim("bn-eval-is-not-train", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="After three steps the running statistics are still far from a batch's own: "
-                 "evaluation mode and training mode give different outputs.",
+       statement="Evaluation mode normalizes with the running statistics, training "
+                 "mode with the batch's own: after three training steps the two modes "
+                 "give different outputs on the same new batch.",
        left="BatchNorm1d in eval mode", right='standardize over "B T" (training mode)')
 def _():
     bn = torch.nn.BatchNorm1d(8)

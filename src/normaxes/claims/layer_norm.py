@@ -10,11 +10,11 @@ from ..ledger import claim
 CH = "03"
 
 
-# --- sequences [B, T, F] -------------------------------------------------------------------------
+# --- sequences [B, T, F] --------------------------------------------------------------
 
 @claim("ln-seq-torch-module", chapter=CH, layout="[B,T,F]",
-       statement="nn.LayerNorm(F) on a sequence is standardize over F: one mean and variance "
-                 "per frame.",
+       statement="nn.LayerNorm(F) on a sequence is standardize over F: one mean and "
+                 "variance per frame.",
        left='standardize over "F"', right="nn.LayerNorm(F)")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=8))  # [B, T, F]
@@ -45,9 +45,10 @@ def _():
 
 
 @claim("ln-seq-tf-keras", chapter=CH, layout="[B,T,F]",
-       statement="Keras LayerNormalization(axis=[1, 2]) on a sequence is standardize over T "
-                 "and F (eps=1e-3).",
-       left='standardize over "T F", eps=1e-3', right="keras LayerNormalization(axis=[1, 2])")
+       statement="Keras LayerNormalization(axis=[1, 2]) on a sequence is standardize "
+                 "over T and F (eps=1e-3).",
+       left='standardize over "T F", eps=1e-3',
+       right="keras LayerNormalization(axis=[1, 2])")
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
     ref = keras().layers.LayerNormalization(axis=[1, 2])(x)
@@ -55,8 +56,8 @@ def _():
 
 
 @claim("ln-seq-tf-is-not-per-frame", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="On a sequence whose loudness changes over time, Layer Norm over T and F is "
-                 "not Layer Norm per frame (over F).",
+       statement="On a sequence whose loudness changes over time, Layer Norm over T "
+                 "and F is not Layer Norm per frame (over F).",
        left='standardize over "T F"', right='standardize over "F"')
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F], loudness swings by 30 dB
@@ -64,31 +65,37 @@ def _():
 
 
 @claim("ln-eps-keras-vs-torch", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="With their default eps (Keras 1e-3, PyTorch 1e-5) the two frameworks' Layer "
-                 "Norms differ on quiet frames.",
+       statement="With their default eps (Keras 1e-3, PyTorch 1e-5) the two "
+                 "frameworks' Layer Norms differ on quiet frames.",
        left="keras LayerNormalization()", right="nn.LayerNorm(F)")
 def _():
-    x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]; quiet frames have a small variance
+    x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]; quiet frames: small variance
     with torch.no_grad():
         ref = torch.nn.LayerNorm(8)(torch.from_numpy(x))
     return keras().layers.LayerNormalization()(x), ref
 
 
 @claim("ln-eps-matched-keras-torch", chapter=CH, layout="[B,T,F]",
-       statement="With the same eps, Keras LayerNormalization() and nn.LayerNorm(F) agree.",
-       left="keras LayerNormalization(epsilon=1e-5)", right="nn.LayerNorm(F), eps=1e-5")
+       statement="With the same eps the two frameworks agree, whichever side is set: "
+                 "LayerNormalization(epsilon=1e-5) equals nn.LayerNorm(F), and "
+                 "LayerNormalization() equals nn.LayerNorm(F, eps=1e-3).",
+       left="keras LayerNormalization(epsilon=1e-5); LayerNormalization()",
+       right="nn.LayerNorm(F); nn.LayerNorm(F, eps=1e-3)")
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
+    LN = keras().layers.LayerNormalization
+    keras_side = [LN(epsilon=1e-5)(x), LN()(x)]  # Keras' default epsilon is 1e-3
     with torch.no_grad():
-        ref = torch.nn.LayerNorm(8)(torch.from_numpy(x))
-    return keras().layers.LayerNormalization(epsilon=1e-5)(x), ref
+        t = torch.from_numpy(x)
+        torch_side = [torch.nn.LayerNorm(8)(t), torch.nn.LayerNorm(8, eps=1e-3)(t)]
+    return torch.stack(keras_side), torch.stack(torch_side)
 
 
-# --- images [N, C, H, W] -------------------------------------------------------------------------
+# --- images [N, C, H, W] --------------------------------------------------------------
 
 @claim("ln-img-torch-module", chapter=CH, layout="[N,C,H,W]",
-       statement="nn.LayerNorm([C, H, W]) on images is standardize over C, H and W: one mean "
-                 "and variance per image.",
+       statement="nn.LayerNorm([C, H, W]) on images is standardize over C, H and W: "
+                 "one mean and variance per image.",
        left='standardize over "C H W"', right="nn.LayerNorm([C, H, W])")
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=8))  # [N, C, H, W]
@@ -98,9 +105,10 @@ def _():
 
 
 @claim("ln-img-keras", chapter=CH, layout="[N,C,H,W]",
-       statement="Keras LayerNormalization(axis=[1, 2, 3]) on [N,C,H,W] is standardize over C, "
-                 "H and W (eps=1e-3).",
-       left='standardize over "C H W", eps=1e-3', right="keras LayerNormalization(axis=[1, 2, 3])")
+       statement="Keras LayerNormalization(axis=[1, 2, 3]) on [N,C,H,W] is "
+                 "standardize over C, H and W (eps=1e-3).",
+       left='standardize over "C H W", eps=1e-3',
+       right="keras LayerNormalization(axis=[1, 2, 3])")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=8)  # [N, C, H, W]
     ref = keras().layers.LayerNormalization(axis=[1, 2, 3])(x)
@@ -108,20 +116,22 @@ def _():
 
 
 @claim("ln-img-keras-channels-last", chapter=CH, layout="[N,H,W,C]",
-       statement="Keras LayerNormalization(axis=[-3, -2, -1]) on channels-last images is the "
-                 "same Layer Norm, over H, W and C.",
+       statement="Keras LayerNormalization(axis=[-3, -2, -1]) on channels-last images "
+                 "is the same Layer Norm, over H, W and C.",
        left='standardize "N C H W" over "C H W", eps=1e-3',
-       right="keras LayerNormalization(axis=[-3, -2, -1]) on [N,H,W,C], moved to [N,C,H,W]")
+       right="keras LayerNormalization(axis=[-3, -2, -1]) on [N,H,W,C], moved to "
+             "[N,C,H,W]")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=8)  # [N, C, H, W]
     x_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # [N, H, W, C]
-    ref = keras().layers.LayerNormalization(axis=[-3, -2, -1])(x_last).permute(0, 3, 1, 2)
+    ln = keras().layers.LayerNormalization(axis=[-3, -2, -1])
+    ref = ln(x_last).permute(0, 3, 1, 2)  # back to [N, C, H, W]
     return standardize(x, "N C H W", over="C H W", eps=1e-3), ref
 
 
 @claim("ln-channels-last-per-pixel", chapter=CH, layout="[N,H,W,C]",
-       statement="nn.LayerNorm(C) on a channels-last image normalizes each pixel over its C "
-                 "channels: standardize \"N H W C\" over \"C\".",
+       statement="nn.LayerNorm(C) on a channels-last image normalizes each pixel over "
+                 'its C channels: standardize "N H W C" over "C".',
        left='standardize "N H W C" over "C"', right="nn.LayerNorm(C) on [N,H,W,C]")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=6).transpose(0, 2, 3, 1)  # [N, H, W, C]
@@ -133,36 +143,40 @@ def _():
 
 
 @claim("ln-keras-default-per-pixel", chapter=CH, layout="[N,H,W,C]",
-       statement="Keras LayerNormalization() with its default axis=-1 on a channels-last image "
-                 "also normalizes each pixel over its C channels.",
-       left='standardize "N H W C" over "C", eps=1e-3', right="keras LayerNormalization() on [N,H,W,C]")
+       statement="Keras LayerNormalization() with its default axis=-1 on a "
+                 "channels-last image also normalizes each pixel over its C channels.",
+       left='standardize "N H W C" over "C", eps=1e-3',
+       right="keras LayerNormalization() on [N,H,W,C]")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=6).transpose(0, 2, 3, 1)  # [N, H, W, C]
     x = np.ascontiguousarray(x)
-    return standardize(x, "N H W C", over="C", eps=1e-3), keras().layers.LayerNormalization()(x)
+    ref = keras().layers.LayerNormalization()(x)  # axis=-1: C
+    return standardize(x, "N H W C", over="C", eps=1e-3), ref
 
 
 @claim("ln-per-pixel-is-not-image-ln", chapter=CH, layout="[N,H,W,C]", expect="differ",
-       statement="Layer Norm per pixel (over C) is not the GN paper's Layer Norm (over C, H "
-                 "and W).",
-       left='standardize "N H W C" over "C"', right='standardize "N H W C" over "H W C"')
+       statement="Layer Norm per pixel (over C) is not the GN paper's Layer Norm "
+                 "(over C, H and W).",
+       left='standardize "N H W C" over "C"',
+       right='standardize "N H W C" over "H W C"')
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=6).transpose(0, 2, 3, 1)  # [N, H, W, C]
     return standardize(x, "N H W C", over="C"), standardize(x, "N H W C", over="H W C")
 
 
-# --- the affine step -----------------------------------------------------------------------------
+# --- the affine step ------------------------------------------------------------------
 
 @claim("ln-affine-torch", chapter=CH, layout="[N,C,H,W]",
-       statement="nn.LayerNorm([C, H, W]) scales and shifts every position (c, h, w) with its "
-                 "own weight and bias: affine along C, H and W.",
-       left='affine(standardize over "C H W", along "C H W")', right="nn.LayerNorm([C, H, W])")
+       statement="nn.LayerNorm([C, H, W]) scales and shifts every position (c, h, w) "
+                 "with its own weight and bias: affine along C, H and W.",
+       left='affine(standardize over "C H W", along "C H W")',
+       right="nn.LayerNorm([C, H, W])")
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=8))  # [N, C, H, W]
     ln = torch.nn.LayerNorm([6, 5, 5])
     torch.manual_seed(0)
     with torch.no_grad():
-        ln.weight.normal_(), ln.bias.normal_()  # trained-looking values instead of ones and zeros
+        ln.weight.normal_(), ln.bias.normal_()  # trained-looking, not ones and zeros
         ref = ln(x)
         ours = affine(standardize(x, "N C H W", over="C H W"), "N C H W", "C H W",
                       ln.weight, ln.bias)
@@ -170,8 +184,8 @@ def _():
 
 
 @claim("ln-affine-keras", chapter=CH, layout="[N,C,H,W]",
-       statement="Keras LayerNormalization(axis=[1, 2, 3]) has gamma and beta of shape (C, H, W): "
-                 "the same elementwise affine along C, H and W.",
+       statement="Keras LayerNormalization(axis=[1, 2, 3]) has gamma and beta of "
+                 "shape (C, H, W): the same elementwise affine along C, H and W.",
        left='affine(standardize over "C H W", along "C H W"), eps=1e-3',
        right="keras LayerNormalization(axis=[1, 2, 3])")
 def _():
