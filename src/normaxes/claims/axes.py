@@ -43,7 +43,8 @@ def _():
        left='standardize over "T"', right="F.instance_norm on [B,F,T]")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=1))  # [B, T, F]
-    return standardize(x, "B T F", over="T"), F.instance_norm(x.transpose(1, 2)).transpose(1, 2)
+    ref = F.instance_norm(x.transpose(1, 2)).transpose(1, 2)  # wants [B, F, T]
+    return standardize(x, "B T F", over="T"), ref
 
 
 @claim("bn-img-torch", chapter=CH, layout="[N,C,H,W]",
@@ -51,7 +52,8 @@ def _():
        left='standardize over "N H W"', right="F.batch_norm, training mode")
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=2))  # [N, C, H, W]
-    return standardize(x, "N C H W", over="N H W"), F.batch_norm(x, None, None, training=True)
+    ref = F.batch_norm(x, None, None, training=True)
+    return standardize(x, "N C H W", over="N H W"), ref
 
 
 @claim("ln-img-torch", chapter=CH, layout="[N,C,H,W]",
