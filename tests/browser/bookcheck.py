@@ -207,8 +207,10 @@ class LinkChecker:
 def search_finds(page, base: str, word: str) -> list[str]:
     """The result links of the book's search page for *word*."""
     page.goto(f"{base}search.html?q={word}", wait_until="load")
-    page.wait_for_function("() => document.querySelectorAll('ul.search li').length > 0",
-                           timeout=15000)
+    # Sphinx adds the results one by one, with a pause between them; the summary line stays
+    # empty until the last one is in ("Search finished, found ..." or "did not match ...")
+    page.wait_for_function(
+        "() => !!(document.querySelector('.search-summary') || {}).innerText", timeout=30000)
     return page.evaluate("() => [...document.querySelectorAll('ul.search li a')].map(a => a.href)")
 
 
