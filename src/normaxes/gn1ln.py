@@ -16,7 +16,7 @@ import numpy as np
 
 from . import data
 from .core import resolve
-from .frameworks import to_numpy
+from .frameworks import on_channels_first, to_numpy
 
 __all__ = ["gn1_ln_gap", "frame_level_spread_db", "GapPoint", "gap_curve", "fit_per_channel"]
 
@@ -44,7 +44,7 @@ def gn1_ln_gap(x, *, eps: float = 1e-5) -> tuple[float, float]:
     import torch.nn.functional as tF
 
     t = torch.from_numpy(_sequence(x).astype(np.float64))
-    gn = tF.group_norm(t.transpose(1, 2), 1, eps=eps).transpose(1, 2)
+    gn = on_channels_first(lambda v: tF.group_norm(v, 1, eps=eps), t)
     ln = tF.layer_norm(t, t.shape[-1:], eps=eps)
     d = (gn - ln).numpy()
     return float(np.sqrt(np.mean(d * d))), float(np.max(np.abs(d)))
