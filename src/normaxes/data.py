@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["loudness_db", "sequence", "images", "length_mask"]
+__all__ = ["tiny_sequence", "tiny_image", "loudness_db", "sequence", "images", "length_mask"]
+
+
+TINY_SEQUENCE = [[[1, 3], [2, 6], [6, 4]],
+                 [[4, 0], [5, 9], [0, 2]]]
+TINY_IMAGE = [[[[1, 3], [5, 7]], [[2, 2], [4, 8]]],
+              [[[0, 4], [2, 6]], [[6, 2], [0, 0]]]]
+
+
+def tiny_sequence(dtype=np.float64) -> np.ndarray:
+    """The book's worked sequence batch ``[B, T, F] = [2, 3, 2]``: small integers to check by hand.
+
+    Every chapter pools these same twelve numbers in its own way, so the four norms can be compared
+    entry by entry with pencil and paper.
+    """
+    return np.array(TINY_SEQUENCE, dtype=dtype)
+
+
+def tiny_image(dtype=np.float64) -> np.ndarray:
+    """The book's worked image batch ``[N, C, H, W] = [2, 2, 2, 2]``: small integers to check by hand."""
+    return np.array(TINY_IMAGE, dtype=dtype)
 
 
 def loudness_db(B: int, T: int, spread_db: float = 30.0, *, seed: int = 0) -> np.ndarray:
