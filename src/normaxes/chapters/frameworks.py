@@ -143,7 +143,7 @@ def attempt(fn, x, layout: str, *, eps: float, **sizes) -> Outcome:
 
 def defaults(fn, *names: str) -> dict:
     """The default values of the parameters *names* of *fn* (a function or a class), read with
-    :func:`inspect.signature`; a parameter without a default maps to ``"required"``.
+    ``inspect.signature``; a parameter without a default maps to ``"required"``.
     """
     params = inspect.signature(fn).parameters
     out = {}
