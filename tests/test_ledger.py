@@ -100,3 +100,15 @@ def test_chapter_tables_marks_a_failing_claim():
         assert "(**FAILS**)" in text and "1 \\| 2" in text
     finally:
         del ledger.REGISTRY["test-false-claim-tables"]
+
+
+def test_show_labels_the_block_and_verdict_links_to_it(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
+    ledger.show("ln-seq-torch")
+    ledger.verdict("ln-seq-torch")
+    block, line = shown
+    assert block.startswith("(claim-ln-seq-torch)=\n") and "```python" in block
+    assert line.startswith("Claim {ref}`ln-seq-torch <claim-ln-seq-torch>`") and "```" not in line

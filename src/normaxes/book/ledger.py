@@ -22,8 +22,8 @@ from .._arrays import FLOOR
 from ..interop import to_numpy
 from .tables import markdown_table
 
-__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "run_all", "table",
-           "format_diff", "claim_code", "chapter_docs", "chapter_tables"]
+__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "anchor",
+           "run_all", "table", "format_diff", "claim_code", "chapter_docs", "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 EXPECTS = ("equal", "differ")
@@ -162,9 +162,19 @@ def check(name: str) -> Result:
     return r
 
 
+def anchor(name: str) -> str:
+    """The MyST label of claim *name*'s block, set by :func:`show`: ``claim-<name>``.
+
+    Another page links to the block with ``{ref}`text <claim-name>```.
+    """
+    return f"claim-{name}"
+
+
 def show(name: str) -> None:
     """Check claim *name* and display, in a notebook, its statement, its code and the result.
 
+    The block carries the label :func:`anchor` gives, so that other pages link to it instead of
+    showing it again (each claim is shown on one page; :func:`verdict` shows a line elsewhere).
     Returns nothing, so that a notebook cell ending in ``show(...)`` displays the claim once.
     """
     from IPython.display import Markdown, display
@@ -172,9 +182,25 @@ def show(name: str) -> None:
     r = check(name)
     body = claim_code(r.claim)
     display(Markdown(
+        f"({anchor(name)})=\n\n"
         f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n"
         f"```python\n{body.rstrip()}\n```\n\n"
         f"Measured: **{r.verdict}**, {r.measured}."
+    ))
+
+
+def verdict(name: str) -> None:
+    """Check claim *name* and display one line: its verdict and a link to the page that shows it.
+
+    For a page that relies on a claim another page shows (with :func:`show`): the claim runs
+    again here, and the reader follows the link for its statement and code.
+    """
+    from IPython.display import Markdown, display
+
+    r = check(name)
+    display(Markdown(
+        f"Claim {{ref}}`{name} <{anchor(name)}>` ({r.claim.layout}): "
+        f"**{r.verdict}**, {r.measured}."
     ))
 
 
