@@ -112,3 +112,30 @@ def test_show_labels_the_block_and_verdict_links_to_it(monkeypatch):
     block, line = shown
     assert block.startswith("(claim-ln-seq-torch)=\n") and "```python" in block
     assert line.startswith("Claim {ref}`ln-seq-torch <claim-ln-seq-torch>`") and "```" not in line
+
+
+def test_verdicts_table_links_each_claim(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
+    ledger.verdicts(["ln-seq-torch", "bn-seq-torch"])
+    (table,) = shown
+    assert "{ref}`ln-seq-torch <claim-ln-seq-torch>`" in table and "**equal**" in table
+    assert table.count("\n") == 3  # header, rule, two rows
+
+
+def test_shown_in_finds_show_calls_and_refuses_a_claim_shown_twice(tmp_path):
+    import json
+
+    def notebook(name, source):
+        cell = {"cell_type": "code", "source": source, "metadata": {}, "outputs": [],
+                "execution_count": None}
+        (tmp_path / f"{name}.ipynb").write_text(json.dumps({"cells": [cell]}))
+
+    notebook("a", 'ledger.show("x-claim")\nledger.verdict("y-claim")')
+    notebook("b", "ledger.show('y-claim')")
+    assert ledger.shown_in(tmp_path) == {"x-claim": "a", "y-claim": "b"}
+    notebook("c", 'ledger.show( "x-claim")')
+    with pytest.raises(ValueError, match="'x-claim' is shown on two pages: a and c"):
+        ledger.shown_in(tmp_path)

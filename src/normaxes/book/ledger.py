@@ -22,8 +22,9 @@ from .._arrays import FLOOR
 from ..interop import to_numpy
 from .tables import markdown_table
 
-__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "anchor",
-           "run_all", "table", "format_diff", "claim_code", "chapter_docs", "chapter_tables"]
+__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "verdicts",
+           "anchor", "shown_in", "run_all", "table", "format_diff", "claim_code", "chapter_docs",
+           "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 EXPECTS = ("equal", "differ")
@@ -202,6 +203,51 @@ def verdict(name: str) -> None:
         f"Claim {{ref}}`{name} <{anchor(name)}>` ({r.claim.layout}): "
         f"**{r.verdict}**, {r.measured}."
     ))
+
+
+def verdicts(names: list[str]) -> None:
+    """Check the claims *names* and display one table: each claim linked to its block, what it
+    states and its measured verdict.
+
+    For a section that rests on several claims: the table asserts and prints each, and the
+    reader follows a link for a claim's code. Each claim's block is shown once in the book, in
+    its chapter or on the ledger page (see :func:`shown_in`).
+    """
+    from IPython.display import Markdown, display
+
+    rows = []
+    for name in names:
+        r = check(name)
+        rows.append({"claim": f"{{ref}}`{name} <{anchor(name)}>`",
+                     "statement": r.claim.statement,
+                     "measured": f"**{r.verdict}**, {r.measured}"})
+    display(Markdown(markdown_table(rows, ["claim", "statement", "measured"])))
+
+
+def shown_in(folder) -> dict[str, str]:
+    """Which chapter shows each claim's block: ``{claim name: notebook stem}``.
+
+    Reads the code cells of the notebooks in *folder* for ``ledger.show("name")`` calls. A claim
+    shown on two pages raises ``ValueError`` (each claim is shown once; other pages use
+    :func:`verdict` or :func:`verdicts`).
+    """
+    import json
+    import re
+    from pathlib import Path
+
+    call = re.compile(r"""ledger\.show\(\s*["']([^"']+)["']""")
+    out: dict[str, str] = {}
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] != "code":
+                continue
+            for name in call.findall("".join(cell["source"])):
+                if name in out and out[name] != path.stem:
+                    raise ValueError(f"claim {name!r} is shown on two pages: {out[name]} and "
+                                     f"{path.stem}; show it once and link to it elsewhere")
+                out[name] = path.stem
+    return out
 
 
 def claim_code(c: Claim) -> str:
