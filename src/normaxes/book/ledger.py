@@ -251,12 +251,28 @@ def shown_in(folder) -> dict[str, str]:
 
 
 def claim_code(c: Claim) -> str:
-    """The body of a claim's function: the code that computes its two sides."""
+    """The body of a claim's function as code a reader can paste and run.
+
+    The function's final ``return left_expr, right_expr`` is printed as
+    ``left, right = left_expr, right_expr``, so the printed code has no top-level ``return`` and
+    runs as printed after the chapter's import cell, leaving the two sides in ``left`` and
+    ``right``.
+    """
+    import ast
+
     lines = inspect.getsource(c.compute).splitlines()
     start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("def "))
     while not lines[start].rstrip().endswith(":"):  # a signature over several lines
         start += 1
-    return textwrap.dedent("\n".join(lines[start + 1:]))
+    body = textwrap.dedent("\n".join(lines[start + 1:]))
+    tree = ast.parse(body)
+    last = tree.body[-1]
+    if isinstance(last, ast.Return) and last.value is not None:
+        out = body.splitlines()
+        row, col = last.lineno - 1, last.col_offset
+        out[row] = out[row][:col] + "left, right = " + out[row][col + len("return "):]
+        body = "\n".join(out)
+    return body
 
 
 def run_all(chapter: str | None = None) -> list[Result]:
