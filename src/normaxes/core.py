@@ -197,13 +197,16 @@ def _check_mask(mask, x):
         raise ValueError(f"mask of shape {ms} does not broadcast to x of shape {xs}")
 
 
-def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
+def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: bool = True,
+                **sizes):
     r"""Standardize *x* over the named axes *over*.
 
     Every position of *x* belongs to exactly one statistics set: the positions that agree on all
     axes *not* in *over*. Each set gets its mean :math:`\mu` and **biased** variance
-    :math:`\sigma^2`, and ``y = (x - mu) / sqrt(sigma^2 + eps)``. There is no affine step here
-    (see :func:`normaxes.affine`).
+    :math:`\sigma^2`, and ``y = (x - mu) / sqrt(sigma^2 + eps)``. With ``center=False`` (RMS
+    normalization) nothing is subtracted and the mean of squares :math:`\rho^2` takes the place
+    of the variance: ``y = x / sqrt(rho^2 + eps)``. There is no affine step here (see
+    :func:`normaxes.affine`).
 
     Parameters
     ----------
@@ -216,11 +219,13 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
     over
         The axis names whose positions share one mean and variance, e.g. ``"T F"``.
     eps
-        Added to the variance before the square root.
+        Added to the variance (the mean of squares, without centering) before the square root.
     mask
         Optional boolean array of the same kind as *x*, broadcastable to its shape (e.g.
         ``[B, T, 1]``); ``True`` marks real entries. Statistics use real entries only; the output
         is 0 at masked entries and in any statistics set without a real entry.
+    center
+        ``True`` (default): subtract the mean. ``False``: RMS normalization, no mean at all.
     sizes
         Sizes of axes inside parenthesised groups, all but one per group, e.g. ``G=2``.
 
@@ -235,8 +240,13 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
 
         standardize(x, "B T F", over="F")
         standardize(x, "B T (G F)", over="T F", G=2)
+
+    RMS normalization per frame (RMSNorm, as in T5 and LLaMA, before its gain)::
+
+        standardize(x, "B T F", over="F", center=False)
     """
-    xe, m, mean, var, _ = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes)
+    xe, m, mean, var, _ = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes,
+                                   center=center)
     sqrt = torch.sqrt if _is_torch(x) else np.sqrt
     y = (xe - mean) / sqrt(var + eps)
     if m is not None:
@@ -251,10 +261,12 @@ def _where(m, a):
     return np.where(m, a, a.dtype.type(0))
 
 
-def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
+def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None, center=True):
     _check_array(x)
     if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps < 0:
         raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    if not isinstance(center, bool):
+        raise ValueError(f"center must be True or False, got {center!r}")
     spec = resolve(layout, x.shape, sizes)
     axes = spec.axes(over)
     if mask is not None:
@@ -269,7 +281,7 @@ def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
     if mask is None:
         m = None
         count = prod(spec.expanded_shape[a] for a in axes)
-        mean = total(xe) / count
+        mean = _uncentered(total(xe) / count, center)
         d = xe - mean
         var = total(d * d) / count
     else:
@@ -281,10 +293,17 @@ def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
             m = np.broadcast_to(mask, x.shape).reshape(spec.expanded_shape)
             count = total(m.astype(x.dtype))
             safe = np.maximum(count, 1)
-        mean = total(_where(m, xe)) / safe
+        mean = _uncentered(total(_where(m, xe)) / safe, center)
         d = _where(m, xe - mean)
         var = total(d * d) / safe
     return xe, m, mean, var, count
+
+
+def _uncentered(mean, center):
+    """*mean*, or zeros of its shape for RMS normalization (``center=False``)."""
+    if center:
+        return mean
+    return torch.zeros_like(mean) if _is_torch(mean) else np.zeros_like(mean)
 
 
 def moments(x, layout: str, over, *, mask=None, **sizes):
