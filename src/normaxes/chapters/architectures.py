@@ -123,7 +123,9 @@ def hf_module(name: str, **config):
     ``"convnext-block"``, ``"poolformer"``. Returns ``(module, norm)``: the model's layer (or
     block) and the norm inside it.
     """
-    import transformers as tr  # imported here: it takes a few seconds
+    with warnings.catch_warnings():  # transformers imports tqdm.auto, which warns in notebooks
+        warnings.simplefilter("ignore")
+        import transformers as tr  # imported here: it takes a few seconds
     from transformers.models.bert.modeling_bert import BertSelfOutput
     from transformers.models.convnext.modeling_convnext import ConvNextEmbeddings, ConvNextLayer
     from transformers.models.llama.modeling_llama import LlamaRMSNorm
