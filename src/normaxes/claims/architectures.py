@@ -136,8 +136,8 @@ def _():
 
 
 @claim("bf16-rms-differs", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=1e-2,
-       statement="The same lines computed in bfloat16 throughout miss the rounded float64 "
-                 "result, by up to one bfloat16 step at the size of the outputs.",
+       statement="The same lines computed in bfloat16 throughout do not give the float64 "
+                 "result rounded once.",
        left="bf16_rms_norm(x): every operation in bfloat16",
        right='standardize(x.double(), "B T F", over="F", center=False).bfloat16()')
 def _():
