@@ -99,6 +99,7 @@ class GroupNorm32(nn.GroupNorm):
     ``normalization(channels)`` is ``GroupNorm32(32, channels)``."""
 
     def forward(self, x):
+        """Group Norm of ``x.float()``, cast back to the dtype of *x*."""
         return super().forward(x.float()).type(x.dtype)
 
 
@@ -219,7 +220,7 @@ ATLAS = [
 
 
 def atlas_table(results=None) -> str:
-    """The atlas as a Markdown table: one row per entry of :data:`ATLAS`, with the verdict of its
+    """The atlas as a Markdown table: one row per entry of ``ATLAS``, with the verdict of its
     ledger claim, run now unless *results* (a dict claim name -> result) is given."""
     from .. import ledger
 
