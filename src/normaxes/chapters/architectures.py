@@ -22,7 +22,7 @@ __all__ = ["convnext_layer_norm", "timm_layer_norm2d", "timm_std_conv_weight",
            "hf_module", "ATLAS", "atlas_table"]
 
 
-# --- transcriptions, each pinned to the commit we read ---------------------------------------------
+# --- transcriptions, each pinned to the commit we read --------------------------------------------
 
 def convnext_layer_norm(x, weight, bias, eps: float = 1e-6, data_format: str = "channels_last"):
     """Our transcription of ``LayerNorm.forward`` of facebookresearch/ConvNeXt,
@@ -113,7 +113,7 @@ class MlCvnetsLayerNorm2D(nn.GroupNorm):
                          num_groups=1)
 
 
-# --- the real modules of Hugging Face transformers --------------------------------------------------
+# --- the real modules of Hugging Face transformers ------------------------------------------------
 
 def hf_module(name: str, **config):
     """A norm layer of a real model in Hugging Face ``transformers``, built from a small config
@@ -179,7 +179,7 @@ def hf_module(name: str, **config):
     return module.eval(), norm
 
 
-# --- the atlas ---------------------------------------------------------------------------------------
+# --- the atlas ------------------------------------------------------------------------------------
 
 ATLAS = [
     # model, where the norm sits, name in the code, layout, pooled axes, eps, affine, equals, claim
@@ -222,7 +222,7 @@ ATLAS = [
 def atlas_table(results=None) -> str:
     """The atlas as a Markdown table: one row per entry of ``ATLAS``, with the verdict of its
     ledger claim, run now unless *results* (a dict claim name -> result) is given."""
-    from .. import ledger
+    from ..book import ledger
 
     head = ["model", "where", "name in the code", "layout", "pools over", "eps", "affine",
             "is", "claim: measured"]

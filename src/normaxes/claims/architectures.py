@@ -6,12 +6,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import affine, data, keras, moments, standardize
-from ..chapters.architectures import (LLAMA_NORM_EPS, GroupNorm32, MlCvnetsLayerNorm2D,
-                                      PoolFormerGroupNorm, bf16_rms_norm, convnext_layer_norm,
-                                      hf_module, llama_rms_norm, timm_layer_norm2d,
-                                      timm_std_conv_weight)
-from ..ledger import claim
+from .. import affine, data, load_keras, moments, standardize
+from ..book.ledger import claim
+from ..chapters.architectures import (
+    LLAMA_NORM_EPS,
+    GroupNorm32,
+    MlCvnetsLayerNorm2D,
+    PoolFormerGroupNorm,
+    bf16_rms_norm,
+    convnext_layer_norm,
+    hf_module,
+    llama_rms_norm,
+    timm_layer_norm2d,
+    timm_std_conv_weight,
+)
 
 CH = "architectures"
 
@@ -51,7 +59,7 @@ def _():
        right="keras.layers.RMSNormalization()(x)")
 def _():
     x = data.sequence(B=4, T=16, F=8, seed=15)
-    layer = keras().layers.RMSNormalization()
+    layer = load_keras().layers.RMSNormalization()
     return standardize(x, "B T F", over="F", center=False, eps=1e-6), layer(x)
 
 
@@ -78,7 +86,7 @@ def _():
        left="keras LayerNormalization(rms_scaling=True, epsilon=1e-6)",
        right="keras RMSNormalization(epsilon=1e-6)")
 def _():
-    k, x = keras(), data.sequence(B=4, T=16, F=8, seed=15)
+    k, x = load_keras(), data.sequence(B=4, T=16, F=8, seed=15)
     with warnings.catch_warnings():  # Keras 3.15 deprecates rms_scaling with a warning
         warnings.simplefilter("ignore")
         scaled = k.layers.LayerNormalization(rms_scaling=True, epsilon=1e-6)(x)
@@ -91,7 +99,7 @@ def _():
        left="keras LayerNormalization(rms_scaling=True, epsilon=1e-6)",
        right='x / sqrt(var + 1e-6), var from moments(x, "B T F", over="F")')
 def _():
-    k, x = keras(), data.sequence(B=4, T=16, F=8, seed=15)
+    k, x = load_keras(), data.sequence(B=4, T=16, F=8, seed=15)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scaled = k.layers.LayerNormalization(rms_scaling=True, epsilon=1e-6)(x)
@@ -99,7 +107,7 @@ def _():
     return scaled, x / np.sqrt(var + 1e-6)
 
 
-# --- eps and dtype ----------------------------------------------------------------------------------
+# --- eps and dtype --------------------------------------------------------------------------------
 
 @claim("rmsnorm-eps-none-is-float32-eps", chapter=CH, layout="[B,T,F]",
        statement="F.rms_norm with eps=None adds torch.finfo(torch.float32).eps = 2^-23 in "
@@ -147,7 +155,7 @@ def _():
     return bf16_rms_norm(x, w, eps=1e-5).double(), exact.bfloat16().double()
 
 
-# --- the atlas: one claim per row -------------------------------------------------------------------
+# --- the atlas: one claim per row ----------------------------------------------------------------
 
 @claim("arch-convnext-stem-is-ln-per-pixel", chapter=CH, layout="[N,C,H,W]",
        statement="ConvNeXt's LayerNorm(data_format='channels_first') pools C only, at every "
