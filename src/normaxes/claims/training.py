@@ -145,9 +145,21 @@ def _():
 
 @claim("gn-not-flat-in-miniature", chapter=CH, layout="[N,C,H,W]",
        statement="What the miniature does not reproduce: with the same two epochs at every "
-                 "batch size, GN (G=4 and G=2) at B=32 gets only 40 steps, and its error "
-                 "there exceeds its error at B=2 by more than 5 points.",
-       left="error(B=32) − error(B=2) > 5 points, for G=4 and G=2", right="True")
+                 "batch size, B=32 gets only 40 steps, and the error of GN (G=4 and G=2), LN "
+                 "and no norm there exceeds their error at B=2 by more than 5 points.",
+       left="error(B=32) − error(B=2) > 5 points, for GN4, GN2, LN, none", right="True")
 def _():
     err = training.mean_error
-    return np.array([err(g, 32) - err(g, 2) > 5.0 for g in ("GN4", "GN2")]), np.array(True)
+    norms = ("GN4", "GN2", "LN", "none")
+    return np.array([err(n, 32) - err(n, 2) > 5.0 for n in norms]), np.array(True)
+
+
+@claim("syncbn-without-group-is-bn", chapter=CH, layout="[N,C,H,W]",
+       statement="Without a process group, nn.SyncBatchNorm on CPU raises nothing: it runs "
+                 "as plain Batch Norm over the local batch.",
+       left="nn.SyncBatchNorm(C), training mode, no process group",
+       right="nn.BatchNorm2d(C), training mode")
+def _():
+    x = torch.randn(4, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        return torch.nn.SyncBatchNorm(3).train()(x), torch.nn.BatchNorm2d(3).train()(x)
