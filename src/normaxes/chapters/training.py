@@ -212,7 +212,7 @@ class Outcome:
 def train(B: int, *, norms=NORMS, seeds=SEEDS, epochs: int = EPOCHS, lr_32: float = LR_32):
     """Train one network per (norm, seed) at batch size *B*, learning rate ``lr_32 * B / 32``,
     SGD with momentum 0.9, for *epochs* epochs; return the trained :class:`Stack`, the models'
-    (norm, seed) pairs and the indices of the last :data:`REPLAY` batches of each seed."""
+    (norm, seed) pairs and the indices of the last ``REPLAY`` batches of each seed."""
     x_train, y_train, _, _ = digits()
     models = [(n, s) for n in norms for s in seeds]
     inits = []

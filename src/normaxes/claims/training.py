@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ..chapters import training
-from ..ledger import claim
+from ..book.ledger import claim
 
 CH = "training"
 
