@@ -120,6 +120,7 @@ class TinyNet(nn.Module):
         self.head = nn.Linear(chans[-1], 10)
 
     def forward(self, x):
+        """Logits ``[N, 10]`` of images ``[N, 1, 8, 8]``."""
         for conv, norm in zip(self.convs, self.norms):
             x = torch.relu(norm(conv(x)))
         return self.head(x.mean(dim=(2, 3)))
@@ -163,6 +164,7 @@ class Stack(nn.Module):
             self.head.bias.copy_(torch.cat([net.head.bias for net in inits]))
 
     def forward(self, x):
+        """Logits ``[N, K, 10]`` of images ``[N, K, 8, 8]`` (network k's in channel k)."""
         for conv, norm in zip(self.convs, self.norms):
             x = torch.relu(norm(conv(x)))
         return self.head(x.mean(dim=(2, 3), keepdim=True)).view(len(x), self.K, 10)
