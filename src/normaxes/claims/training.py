@@ -161,5 +161,5 @@ def _():
        right="nn.BatchNorm2d(C), training mode")
 def _():
     x = torch.randn(4, 3, 2, 2, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        return torch.nn.SyncBatchNorm(3).train()(x), torch.nn.BatchNorm2d(3).train()(x)
+    sync = torch.nn.SyncBatchNorm(3).train()(x).detach()  # no process group is up here
+    return sync, torch.nn.BatchNorm2d(3).train()(x).detach()
