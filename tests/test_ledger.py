@@ -8,10 +8,11 @@ import pytest
 from normaxes import ledger
 
 ALL = [c.name for c in ledger.claims()]
-# PyTorch's vectorised and non-vectorised CPU paths (ATEN_CPU_CAPABILITY) and the number of
-# threads move a float32 difference by one or two float steps of the compared values; four steps
-# from the edge of what a claim prints, its printed text holds on every path.
-MIN_MARGIN_ULPS = 4
+# PyTorch's vectorised and non-vectorised CPU paths (ATEN_CPU_CAPABILITY) move a float32
+# difference of the ledger by one or two float steps of the compared values, and a kernel's
+# output by up to about 6 (the numerics chapter measures F.layer_norm); eight steps from the edge
+# of what a claim prints, its printed text holds on every path.
+MIN_MARGIN_ULPS = 8
 
 
 @functools.lru_cache(maxsize=None)
