@@ -71,8 +71,9 @@ def test_format_diff_prints_the_deciding_tolerance():
     assert ledger.format_diff(2e-4, np.float32, "equal", tol=1e-3) == (
         "max|Δ| ≤ 1e-3 (the claim's tolerance)")
     assert ledger.format_diff(1.234, np.float32, "differ") == "max|Δ| = 1.2"
-    # an equality that fails prints its value, not a bound it breaks
-    assert ledger.format_diff(2e-5, np.float32, "equal") == "max|Δ| = 2e-05"
+    # an equality above its tolerance (a caller's own, looser check) prints the power of ten above
+    assert ledger.format_diff(2.7e-5, np.float32, "equal") == "max|Δ| ≤ 1e-4"
+    assert ledger.format_diff(4.2e-5, np.float32, "equal") == "max|Δ| ≤ 1e-4"
 
 
 def test_margin_is_measured_in_float_steps_of_the_values():

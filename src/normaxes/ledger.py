@@ -73,8 +73,12 @@ class Result:
         """
         if not math.isfinite(self.diff):
             return 0.0
-        if self.claim.expect == "equal" and self.holds:
-            gap = equal_bound(self.dtype, self.claim.tol) - self.diff
+        bound = equal_bound(self.dtype, self.claim.tol)
+        if self.claim.expect == "equal" and self.diff <= bound:
+            gap = bound - self.diff
+        elif self.claim.expect == "equal":  # printed as the power of ten above
+            top = 10.0 ** math.ceil(math.log10(self.diff))
+            gap = min(top - self.diff, self.diff - top / 10)
         else:
             lo, hi = _rounding_edges(self.diff)
             gap = min(self.diff - lo, hi - self.diff)
@@ -156,14 +160,17 @@ def format_diff(diff: float, dtype, expect: str, tol: float | None = None) -> st
     (``max|Δ| ≤ 1e-5 (float32 tolerance)``) or the claim's own *tol*: PyTorch's vectorised and
     non-vectorised kernels (``ATEN_CPU_CAPABILITY``) and the number of threads move a float32
     difference by a rounding step or two, which a bucket at the nearest power of ten turned into
-    different text. A difference (and an equality that fails) prints two significant digits; the
-    unit test of the ledger checks that no measured value sits within a few float steps of the
-    edge of what it prints (see :meth:`Result.margin_ulps`).
+    different text. A difference prints two significant digits. An equality above its tolerance
+    (a claim that fails, or a caller's own check with a looser bound) prints the power of ten
+    above it. The unit test of the ledger checks that no claim's measured value sits within a few
+    float steps of the edge of what it prints (see :meth:`Result.margin_ulps`).
     """
     dtype = np.dtype(dtype)
     bound = equal_bound(dtype, tol)
-    if expect == "differ" or not diff <= bound:
+    if expect == "differ" or not math.isfinite(diff):
         return f"max|Δ| = {diff:.2g}"
+    if diff > bound:
+        return f"max|Δ| ≤ {_sci(10.0 ** math.ceil(math.log10(diff)))}"
     which = "the claim's tolerance" if tol is not None else f"{dtype.name} tolerance"
     return f"max|Δ| ≤ {_sci(bound)} ({which})"
 
