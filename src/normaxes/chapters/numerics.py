@@ -94,7 +94,7 @@ def _err(y, ref) -> float:
 
 def image_errors(mu: float, G: int = 4, eps: float = 1e-5) -> dict[str, float]:
     """Largest output error of Group Norm on :func:`shifted_images` against float64, per method."""
-    from ..frameworks import keras
+    from ..interop import load_keras
 
     x = shifted_images(mu)
     N, C, H, W = x.shape
@@ -107,7 +107,7 @@ def image_errors(mu: float, G: int = 4, eps: float = 1e-5) -> dict[str, float]:
     out["F.group_norm, contiguous"] = F.group_norm(x, G, eps=eps)
     cl = x.contiguous(memory_format=torch.channels_last)
     out["F.group_norm, channels_last"] = F.group_norm(cl, G, eps=eps)
-    layer = keras().layers.GroupNormalization(groups=G, epsilon=eps)  # channels last: [N,H,W,C]
+    layer = load_keras().layers.GroupNormalization(groups=G, epsilon=eps)  # channels last: [N,H,W,C]
     out["Keras GroupNormalization"] = np.moveaxis(
         np.asarray(layer(x.permute(0, 2, 3, 1).numpy()).detach().cpu()), -1, 1)
     return {k: _err(v, ref) for k, v in out.items()}
@@ -115,7 +115,7 @@ def image_errors(mu: float, G: int = 4, eps: float = 1e-5) -> dict[str, float]:
 
 def sequence_errors(mu: float, eps: float = 1e-5) -> dict[str, float]:
     """Largest output error of Layer Norm per frame on :func:`shifted_sequences`, per method."""
-    from ..frameworks import keras
+    from ..interop import load_keras
 
     x = shifted_sequences(mu)
     ref = standardize(x.double(), "B T F", over="F", eps=eps)
@@ -123,7 +123,7 @@ def sequence_errors(mu: float, eps: float = 1e-5) -> dict[str, float]:
     mean, var = one_pass(x, -1)
     out["one-pass E[x²]−E[x]²"] = (x - mean) / torch.sqrt(var + eps)
     out["F.layer_norm"] = F.layer_norm(x, (x.shape[-1],), eps=eps)
-    layer = keras().layers.LayerNormalization(epsilon=eps)
+    layer = load_keras().layers.LayerNormalization(epsilon=eps)
     out["Keras LayerNormalization"] = np.asarray(layer(x.numpy()).detach().cpu())
     return {k: _err(v, ref) for k, v in out.items()}
 
@@ -228,9 +228,9 @@ def cpu_path_check(max_steps: int = 16) -> str:
 
 def defaults_table() -> str:
     """The default eps of the installed layers, read off the objects, with LLaMA's transcribed."""
-    from ..frameworks import keras
+    from ..interop import load_keras
 
-    K = keras()
+    K = load_keras()
     rows = ["| layer | default ε |", "|---|---|"]
     for name, layer in (("torch nn.BatchNorm1d", torch.nn.BatchNorm1d(4)),
                         ("torch nn.LayerNorm", torch.nn.LayerNorm(4)),

@@ -4,11 +4,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import data, moments, standardize
-from ..chapters.numerics import (chan_merge, one_pass, rms_eps_inside, rms_eps_outside,
-                                 shifted_images, two_pass, welford)
-from ..frameworks import keras
-from ..ledger import claim
+from .. import data, moments
+from ..book.ledger import claim
+from ..chapters.numerics import (
+    chan_merge,
+    one_pass,
+    rms_eps_inside,
+    rms_eps_outside,
+    shifted_images,
+    two_pass,
+    welford,
+)
+from ..interop import load_keras
 
 CH = "numerics"
 
@@ -100,7 +107,7 @@ def _():
        left="keras GroupNormalization(4, epsilon=1e-5)", right="F.group_norm, contiguous")
 def _():
     x = shifted_images(1e4)
-    layer = keras().layers.GroupNormalization(groups=4, epsilon=1e-5)  # channels last
+    layer = load_keras().layers.GroupNormalization(groups=4, epsilon=1e-5)  # channels last
     y = layer(x.permute(0, 2, 3, 1))  # [N, H, W, C]
     return y.permute(0, 3, 1, 2), F.group_norm(x, 4)
 
@@ -147,7 +154,7 @@ def _():
 def _():
     x = (torch.randn(4, 50, 64, generator=torch.Generator().manual_seed(3)) * 2 + 20)
     xb = x.bfloat16()
-    _, var = keras().ops.moments(xb, axes=[-1])  # stays bfloat16
+    _, var = load_keras().ops.moments(xb, axes=[-1])  # stays bfloat16
     return var.float(), xb.double().var(-1, unbiased=False)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import parse_layout, resolve, shared_with
-from .norms import NORMS
+from ..core import parse_layout, resolve, shared_with
+from ..norms import NORMS
 
 __all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED"]
 
@@ -86,7 +86,8 @@ def _cube_order(dims, shape, batch: str, channel: str):
     """The transposition to ``[batch, channel, rest...]`` and the cube shape it flattens to."""
     b, c = _dim_of(dims, batch), _dim_of(dims, channel)
     if b == c:
-        raise ValueError(f"batch axis {batch!r} and channel axis {channel!r} are the same dimension")
+        raise ValueError(
+            f"batch axis {batch!r} and channel axis {channel!r} are the same dimension")
     order = [b, c, *[i for i in range(len(dims)) if i not in (b, c)]]
     return order, (shape[b], shape[c], -1)
 
@@ -154,7 +155,7 @@ def _rgb(hexcolor: str):
     return tuple(int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))
 
 
-_CUBE_AXES = {"B T F": ("B", "F"), "N C H W": ("N", "C")}
+CUBE_AXES = {"B T F": ("B", "F"), "N C H W": ("N", "C")}
 
 
 def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "LN", "GN", "IN"),
@@ -168,7 +169,7 @@ def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "L
         raise ValueError(f"layout {layout!r} is not one of the book's layouts {list(NORMS)}")
     if shape is None:
         shape = (4, 8, 6) if layout == "B T F" else (4, 6, 3, 3)
-    batch, channel = _CUBE_AXES[layout]
+    batch, channel = CUBE_AXES[layout]
     panels = []
     for short in norms:
         spec = NORMS[layout][short]
