@@ -10,7 +10,9 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # Keras 3 runs on PyTorch in this book; the helper package sets this too.
 export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
-# nbval must pass with 1 and with 2 threads; `make test` uses THREADS, `make test-threads` both.
+# nbval must pass with 1 and with 2 threads and on PyTorch's non-vectorised CPU path
+# (ATEN_CPU_CAPABILITY=default, as on an older CPU): `make test` runs THREADS and the default
+# path, `make test-threads` all three.
 THREADS ?= 2
 # The browser test needs Debian's chromium (.ci/run installs it). Without it, `make test` skips the
 # browser test and says so, unless BROWSER_REQUIRED=1; `make test-browser` always fails without it.
@@ -18,7 +20,8 @@ CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
-.PHONY: help install lint book book-single test test-unit test-notebooks test-threads build-strict \
+.PHONY: help install lint book book-single test test-unit test-notebooks test-notebooks-default \
+	test-threads build-strict \
 	test-browser execute clean
 
 help:
@@ -28,7 +31,7 @@ help:
 	@echo "                     and the browser test over every page (when Chromium is installed)"
 	@echo "make lint            ruff over src/ and tests/ (the first step of make test)"
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
-	@echo "make test-threads    nbval with OMP_NUM_THREADS=1 and with OMP_NUM_THREADS=2"
+	@echo "make test-threads    nbval with OMP_NUM_THREADS=1, with =2, and with ATEN_CPU_CAPABILITY=default"
 	@echo "make execute         re-execute every chapter in place (for authors)"
 	@echo "make clean           remove _build (keeps .venv)"
 
@@ -55,14 +58,21 @@ lint: install
 
 test-unit: install
 	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
+	@# the ledger again on PyTorch's non-vectorised CPU path: every claim holds there too, with
+	@# the same margin to the edge of what it prints
+	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q tests/test_ledger.py
 
 test-notebooks: install
 	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 
+test-notebooks-default: install
+	ATEN_CPU_CAPABILITY=default $(MAKE) test-notebooks THREADS=1
+
 test-threads: install
 	$(MAKE) test-notebooks THREADS=1
 	$(MAKE) test-notebooks THREADS=2
+	$(MAKE) test-notebooks-default
 
 build-strict: install
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
@@ -73,7 +83,7 @@ test-browser: build-strict
 	$(PY) -m pytest -q tests/browser
 	@echo "Screenshots and contact sheet: $(abspath _build/screenshots)"
 
-test: lint test-unit test-notebooks build-strict
+test: lint test-unit test-notebooks test-notebooks-default build-strict
 	@if [ -n "$(CHROMIUM)" ]; then \
 	  $(PY) -m pytest -q tests/browser && \
 	  echo "Screenshots and contact sheet: $(abspath _build/screenshots)"; \
