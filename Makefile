@@ -6,6 +6,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# TensorFlow 2.15 and TF-Addons need numpy < 2: their own environment (normaxes.envs runs code there)
+VENV_TF ?= .venv-tf
+TF_STAMP := $(VENV_TF)/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # Keras 3 runs on PyTorch in this book; the helper package sets this too.
 export KERAS_BACKEND := torch
@@ -19,7 +22,7 @@ BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
 .PHONY: help install book book-single test test-unit test-notebooks test-threads build-strict \
-	test-browser execute clean
+	test-browser execute clean env-tf
 
 help:
 	@echo "make book            build the HTML book into _build/html"
@@ -29,6 +32,7 @@ help:
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1 and with OMP_NUM_THREADS=2"
 	@echo "make execute         re-execute every chapter in place (for authors)"
+	@echo "make env-tf          build .venv-tf (TensorFlow 2.15, TF-Addons; test and execute need it)"
 	@echo "make clean           remove _build (keeps .venv)"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
@@ -41,6 +45,17 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 
 install: $(STAMP)
 
+# every package of the tree is pinned in requirements-tf.txt: pip installs exactly those, resolves
+# nothing, and `pip check` confirms that the tree is complete
+$(TF_STAMP): requirements-tf.txt
+	@test -x $(VENV_TF)/bin/python || python3 -m venv $(VENV_TF)
+	$(VENV_TF)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  -r requirements-tf.txt
+	$(VENV_TF)/bin/python -m pip check
+	@touch $(TF_STAMP)
+
+env-tf: $(TF_STAMP)
+
 book: install
 	$(VENV)/bin/jupyter-book build . --all
 	@echo "The book: $(abspath _build/html/index.html)"
@@ -49,14 +64,14 @@ book-single: install
 	$(VENV)/bin/jupyter-book build . --builder singlehtml --all
 	@echo "The single-page book: $(abspath _build/singlehtml/intro.html)"
 
-test-unit: install
+test-unit: install env-tf
 	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
 
-test-notebooks: install
+test-notebooks: install env-tf
 	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 
-test-threads: install
+test-threads: install env-tf
 	$(MAKE) test-notebooks THREADS=1
 	$(MAKE) test-notebooks THREADS=2
 
@@ -80,7 +95,7 @@ test: test-unit test-notebooks build-strict
 	fi
 	@echo "make test: all checks passed"
 
-execute: install
+execute: install env-tf
 	OMP_NUM_THREADS=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
 
