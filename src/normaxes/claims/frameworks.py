@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .. import affine, data, keras, on_channels_first, standardize
-from ..chapters.frameworks import FIG3_TF
+from ..chapters.frameworks import FIG3_TF, flax_apply
 from ..envs import run_in
 from ..ledger import claim
 
@@ -332,3 +332,74 @@ def _():
         y = tf.keras.layers.LayerNormalization()(x).numpy()
     """, {"x": x}, "y")
     return y, standardize(x, "B T F", over="F", eps=1e-3)
+
+
+# ---- Flax (linen), on JAX: in the main environment ------------------------------------------
+
+@claim("flax-gn1-differs-ln-seq", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Flax's GroupNorm(num_groups=1) and LayerNorm(), both with their defaults, "
+                 "differ on a sequence, although GroupNorm's docstring calls LayerNorm its "
+                 "special case with num_groups=1.",
+       left="flax.linen GroupNorm(num_groups=1)", right="flax.linen LayerNorm()")
+def _():
+    from flax import linen
+    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
+    return (flax_apply(linen.GroupNorm(num_groups=1), x),
+            flax_apply(linen.LayerNorm(), x))  # reduction_axes=-1: F
+
+
+@claim("flax-gn1-is-ln-axes12-seq", chapter=CH, layout="[B,T,F]",
+       statement="Flax's GroupNorm(num_groups=1) on a sequence equals LayerNorm(reduction_axes="
+                 '(1, 2)): both are standardize over "T F" with epsilon 1e-6.',
+       left="flax.linen GroupNorm(num_groups=1)",
+       right='flax.linen LayerNorm(reduction_axes=(1, 2)); standardize over "T F"')
+def _():
+    from flax import linen
+    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
+    gn = flax_apply(linen.GroupNorm(num_groups=1), x)
+    ln = flax_apply(linen.LayerNorm(reduction_axes=(1, 2)), x)
+    assert np.abs(standardize(x, "B T F", over="T F", eps=1e-6) - ln).max() <= 1e-5
+    return gn, ln
+
+
+@claim("flax-gn1-differs-ln-img", chapter=CH, layout="[N,H,W,C]", expect="differ",
+       statement="On channels-last images, Flax's GroupNorm(num_groups=1) (over H, W, C) and "
+                 "LayerNorm() (over C, per pixel) differ.",
+       left="flax.linen GroupNorm(num_groups=1)", right="flax.linen LayerNorm()")
+def _():
+    from flax import linen
+    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12)).numpy()  # [N, H, W, C]
+    return (flax_apply(linen.GroupNorm(num_groups=1), x),
+            flax_apply(linen.LayerNorm(), x))
+
+
+@claim("flax-gn1-is-ln-axes123-img", chapter=CH, layout="[N,H,W,C]",
+       statement="On channels-last images, Flax's GroupNorm(num_groups=1) equals "
+                 "LayerNorm(reduction_axes=(1, 2, 3)), the example in its docstring.",
+       left="flax.linen GroupNorm(num_groups=1)",
+       right="flax.linen LayerNorm(reduction_axes=(1, 2, 3))")
+def _():
+    from flax import linen
+    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12)).numpy()  # [N, H, W, C]
+    return (flax_apply(linen.GroupNorm(num_groups=1), x),
+            flax_apply(linen.LayerNorm(reduction_axes=(1, 2, 3)), x))
+
+
+@claim("flax-ln-default-seq", chapter=CH, layout="[B,T,F]",
+       statement="Flax's LayerNorm() on a sequence is standardize over F with epsilon 1e-6.",
+       left="flax.linen LayerNorm()", right='standardize over "F", eps=1e-6')
+def _():
+    from flax import linen
+    x = data.sequence(B=4, T=20, F=8, seed=11)  # [B, T, F]
+    return flax_apply(linen.LayerNorm(), x), standardize(x, "B T F", over="F", eps=1e-6)
+
+
+@claim("flax-gn-default-seq", chapter=CH, layout="[B,T,F]",
+       statement="Flax's GroupNorm() (32 groups, epsilon 1e-6) on a sequence with F = 64 is "
+                 "standardize over T and the 2 features of each group.",
+       left="flax.linen GroupNorm()", right='standardize "B T (G F)" over "T F", G=32')
+def _():
+    from flax import linen
+    x = data.sequence(B=4, T=10, F=64, seed=13)  # [B, T, F], F = 64
+    return (flax_apply(linen.GroupNorm(), x),
+            standardize(x, "B T (G F)", over="T F", G=32, eps=1e-6))
