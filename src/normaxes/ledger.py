@@ -159,18 +159,21 @@ def check(name: str) -> Result:
     return r
 
 
-def show(name: str) -> None:
+def show(name: str, fold: bool = False) -> None:
     """Check claim *name* and display, in a notebook, its statement, its code and the result.
 
-    Returns nothing, so that a notebook cell ending in ``show(...)`` displays the claim once.
+    With *fold*, the code sits in a folded ``<details>`` block the reader opens with a click (for
+    reference pages that show many claims). Returns nothing, so that a notebook cell ending in
+    ``show(...)`` displays the claim once.
     """
     from IPython.display import Markdown, display
 
     r = check(name)
-    body = claim_code(r.claim)
+    code = f"```python\n{claim_code(r.claim).rstrip()}\n```"
+    if fold:
+        code = f"<details><summary>The code of <code>{name}</code></summary>\n\n{code}\n\n</details>"
     display(Markdown(
-        f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n"
-        f"```python\n{body.rstrip()}\n```\n\n"
+        f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n{code}\n\n"
         f"Measured: **{r.verdict}**, {r.measured}."
     ))
 

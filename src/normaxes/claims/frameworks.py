@@ -225,11 +225,9 @@ def _():
        right="tf.keras LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=40)  # [N, C, H, W]
-    gn, ln = run_in("tf", FIG3_TF + """
-gn = GroupNorm(x, 1.0, 0.0, G=1).numpy()
-ln = tf.keras.layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)(x).numpy()
-""", {"x": x}, ["gn", "ln"])
-    return gn, ln
+    return run_in("tf", FIG3_TF + "gn = GroupNorm(x, 1.0, 0.0, G=1).numpy()\n"
+                  "ln = tf.keras.layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)(x)",
+                  {"x": x}, ["gn", "ln"])
 
 
 # ---- TF-Addons' GroupNormalization against tf.keras' LayerNormalization ---------------------
@@ -270,7 +268,7 @@ def _():
                  "the default LayerNormalization() (over C, per pixel) differ.",
        left="tfa GroupNormalization(groups=1)", right="tf.keras LayerNormalization()")
 def _():
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12)).numpy()  # [N, H, W, C]
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
     return run_in("tf", """
         import tensorflow as tf, tensorflow_addons as tfa
         gn = tfa.layers.GroupNormalization(groups=1)(x).numpy()
@@ -284,7 +282,7 @@ def _():
        left="tfa GroupNormalization(groups=1)",
        right='tf.keras LayerNormalization(axis=[1, 2, 3]); standardize over "H W C"')
 def _():
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12)).numpy()  # [N, H, W, C]
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
     gn, ln = run_in("tf", """
         import tensorflow as tf, tensorflow_addons as tfa
         gn = tfa.layers.GroupNormalization(groups=1)(x).numpy()
@@ -313,7 +311,7 @@ def _():
                  "over H and W.",
        left="tfa InstanceNormalization()", right='standardize "N H W C" over "H W"')
 def _():
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12)).numpy()  # [N, H, W, C]
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
     y = run_in("tf", """
         import tensorflow_addons as tfa
         y = tfa.layers.InstanceNormalization()(x).numpy()
@@ -368,7 +366,7 @@ def _():
        left="flax.linen GroupNorm(num_groups=1)", right="flax.linen LayerNorm()")
 def _():
     from flax import linen
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12)).numpy()  # [N, H, W, C]
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
     return (flax_apply(linen.GroupNorm(num_groups=1), x),
             flax_apply(linen.LayerNorm(), x))
 
@@ -380,7 +378,7 @@ def _():
        right="flax.linen LayerNorm(reduction_axes=(1, 2, 3))")
 def _():
     from flax import linen
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12)).numpy()  # [N, H, W, C]
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
     return (flax_apply(linen.GroupNorm(num_groups=1), x),
             flax_apply(linen.LayerNorm(reduction_axes=(1, 2, 3)), x))
 
