@@ -86,5 +86,26 @@ def test_the_tf_environment_has_the_pinned_versions():
     assert (tf_version, tfa_version) == ("2.15.1", "0.23.0") and np_version.startswith("1.")
 
 
+def test_chapter_helpers_read_layers_in_the_tf_environment():
+    from normaxes import standardize
+    from normaxes.chapters.frameworks import in_tf, sentence_with, tf_defaults
+
+    x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype(np.float32)
+    y = in_tf("tf.keras.layers.LayerNormalization(epsilon=1e-5)")(x)
+    assert np.abs(y - standardize(x, "B T F", over="F", eps=1e-5)).max() < 1e-5
+    assert tf_defaults("tfa.layers.GroupNormalization", "groups")["groups"] == 32
+    with pytest.raises(envs.SnippetError, match="has no parameter nope"):
+        tf_defaults("tf.keras.layers.LayerNormalization", "nope")
+
+
+def test_sentence_with_finds_the_sentence_across_lines():
+    from normaxes.chapters.frameworks import sentence_with
+
+    text = "First one.\n  Then, with one group, it\n  becomes identical. Last."
+    assert sentence_with(text, "one group") == "Then, with one group, it becomes identical."
+    with pytest.raises(ValueError, match="no sentence of the text contains 'absent'"):
+        sentence_with(text, "absent")
+
+
 def teardown_module():
     envs.stop()
