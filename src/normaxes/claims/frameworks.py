@@ -401,3 +401,20 @@ def _():
     x = data.sequence(B=4, T=10, F=64, seed=13)  # [B, T, F], F = 64
     return (flax_apply(linen.GroupNorm(), x),
             standardize(x, "B T (G F)", over="T F", G=32, eps=1e-6))
+
+
+@claim("flax-gn1-is-ln-axes123-img-affine", chapter=CH, layout="[N,H,W,C]",
+       statement="With the same random scale and bias (both of shape [C]), Flax's "
+                 "GroupNorm(num_groups=1) and LayerNorm(reduction_axes=(1, 2, 3)) agree in "
+                 "full: Flax's Layer Norm keeps its parameters on feature_axes=-1.",
+       left="flax.linen GroupNorm(num_groups=1), random scale and bias",
+       right="flax.linen LayerNorm(reduction_axes=(1, 2, 3)), the same variables")
+def _():
+    from flax import linen
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    rng = np.random.default_rng(12)
+    variables = {"params": {"scale": rng.normal(1, 0.5, 6).astype(np.float32),  # [C]
+                            "bias": rng.normal(0, 0.5, 6).astype(np.float32)}}
+    gn = linen.GroupNorm(num_groups=1).apply(variables, x)
+    ln = linen.LayerNorm(reduction_axes=(1, 2, 3)).apply(variables, x)
+    return np.asarray(gn), np.asarray(ln)
