@@ -18,19 +18,22 @@ from typing import Callable
 
 import numpy as np
 
-from .frameworks import to_numpy
+from .._arrays import FLOOR
+from ..interop import to_numpy
+from .tables import markdown_table
 
-__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "run_all", "table",
-           "format_diff", "claim_code", "chapter_docs", "chapter_tables"]
+__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "verdicts",
+           "anchor", "shown_in", "run_all", "table", "format_diff", "claim_code", "chapter_docs",
+           "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
-FLOOR = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 EXPECTS = ("equal", "differ")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of the book: *left* and *right* are *expect*-ed to be ``"equal"`` or ``"differ"``."""
+    """One claim of the book: *left* and *right* are *expect*-ed to be ``"equal"`` or
+    ``"differ"``."""
 
     name: str
     statement: str
@@ -46,7 +49,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of running a :class:`Claim`: the largest absolute difference and whether it holds."""
+    """The outcome of running a :class:`Claim`: the largest absolute difference and whether it
+    holds."""
 
     claim: Claim
     diff: float
@@ -159,9 +163,19 @@ def check(name: str) -> Result:
     return r
 
 
+def anchor(name: str) -> str:
+    """The MyST label of claim *name*'s block, set by :func:`show`: ``claim-<name>``.
+
+    Another page links to the block with ``{ref}`text <claim-name>```.
+    """
+    return f"claim-{name}"
+
+
 def show(name: str, fold: bool = False) -> None:
     """Check claim *name* and display, in a notebook, its statement, its code and the result.
 
+    The block carries the label :func:`anchor` gives, so that other pages link to it instead of
+    showing it again (each claim is shown on one page; :func:`verdict` shows a line elsewhere).
     With *fold*, the code sits in a folded ``<details>`` block the reader opens with a click (for
     reference pages that show many claims). Returns nothing, so that a notebook cell ending in
     ``show(...)`` displays the claim once.
@@ -173,18 +187,95 @@ def show(name: str, fold: bool = False) -> None:
     if fold:
         code = f"<details><summary>The code of <code>{name}</code></summary>\n\n{code}\n\n</details>"
     display(Markdown(
+        f"({anchor(name)})=\n\n"
         f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n{code}\n\n"
         f"Measured: **{r.verdict}**, {r.measured}."
     ))
 
 
+def verdict(name: str) -> None:
+    """Check claim *name* and display one line: its verdict and a link to the page that shows it.
+
+    For a page that relies on a claim another page shows (with :func:`show`): the claim runs
+    again here, and the reader follows the link for its statement and code.
+    """
+    from IPython.display import Markdown, display
+
+    r = check(name)
+    display(Markdown(
+        f"Claim {{ref}}`{name} <{anchor(name)}>` ({r.claim.layout}): "
+        f"**{r.verdict}**, {r.measured}."
+    ))
+
+
+def verdicts(names: list[str]) -> None:
+    """Check the claims *names* and display one table: each claim linked to its block, what it
+    states and its measured verdict.
+
+    For a section that rests on several claims: the table asserts and prints each, and the
+    reader follows a link for a claim's code. Each claim's block is shown once in the book, in
+    its chapter or on the ledger page (see :func:`shown_in`).
+    """
+    from IPython.display import Markdown, display
+
+    rows = []
+    for name in names:
+        r = check(name)
+        rows.append({"claim": f"{{ref}}`{name} <{anchor(name)}>`",
+                     "statement": r.claim.statement,
+                     "measured": f"**{r.verdict}**, {r.measured}"})
+    display(Markdown(markdown_table(rows, ["claim", "statement", "measured"])))
+
+
+def shown_in(folder) -> dict[str, str]:
+    """Which chapter shows each claim's block: ``{claim name: notebook stem}``.
+
+    Reads the code cells of the notebooks in *folder* for ``ledger.show("name")`` calls. A claim
+    shown on two pages raises ``ValueError`` (each claim is shown once; other pages use
+    :func:`verdict` or :func:`verdicts`).
+    """
+    import json
+    import re
+    from pathlib import Path
+
+    call = re.compile(r"""ledger\.show\(\s*["']([^"']+)["']""")
+    out: dict[str, str] = {}
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] != "code":
+                continue
+            for name in call.findall("".join(cell["source"])):
+                if name in out and out[name] != path.stem:
+                    raise ValueError(f"claim {name!r} is shown on two pages: {out[name]} and "
+                                     f"{path.stem}; show it once and link to it elsewhere")
+                out[name] = path.stem
+    return out
+
+
 def claim_code(c: Claim) -> str:
-    """The body of a claim's function: the code that computes its two sides."""
+    """The body of a claim's function as code a reader can paste and run.
+
+    The function's final ``return left_expr, right_expr`` is printed as
+    ``left, right = left_expr, right_expr``, so the printed code has no top-level ``return`` and
+    runs as printed after the chapter's import cell, leaving the two sides in ``left`` and
+    ``right``.
+    """
+    import ast
+
     lines = inspect.getsource(c.compute).splitlines()
     start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("def "))
     while not lines[start].rstrip().endswith(":"):  # a signature over several lines
         start += 1
-    return textwrap.dedent("\n".join(lines[start + 1:]))
+    body = textwrap.dedent("\n".join(lines[start + 1:]))
+    tree = ast.parse(body)
+    last = tree.body[-1]
+    if isinstance(last, ast.Return) and last.value is not None:
+        out = body.splitlines()
+        row, col = last.lineno - 1, last.col_offset
+        out[row] = out[row][:col] + "left, right = " + out[row][col + len("return "):]
+        body = "\n".join(out)
+    return body
 
 
 def run_all(chapter: str | None = None) -> list[Result]:
@@ -194,14 +285,14 @@ def run_all(chapter: str | None = None) -> list[Result]:
 
 def table(results: list[Result]) -> str:
     """A Markdown table of *results*: claim, chapter, layout, the two sides, expected, measured."""
-    rows = ["| claim | chapter | layout | left | right | expected | measured | holds |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = []
     for r in results:
         c = r.claim
-        cells = [f"`{c.name}`", c.chapter, c.layout, c.left, c.right, c.expect, r.measured,
-                 "yes" if r.holds else "**NO**"]
-        rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
-    return "\n".join(rows)
+        rows.append({"claim": f"`{c.name}`", "chapter": c.chapter, "layout": c.layout,
+                     "left": c.left, "right": c.right, "expected": c.expect,
+                     "measured": r.measured, "holds": "yes" if r.holds else "**NO**"})
+    return markdown_table(rows, ["claim", "chapter", "layout", "left", "right", "expected",
+                                 "measured", "holds"])
 
 
 def chapter_docs(folder) -> dict[str, str]:
@@ -242,13 +333,12 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        rows = ["| claim | layout: statement | left vs. right | expects | measured |",
-                "|---|---|---|---|---|"]
+        rows = []
         for r in rs:
             c = r.claim
             measured = f"{r.verdict}, {r.measured}" + ("" if r.holds else " (**FAILS**)")
-            cells = [c.name, f"{c.layout}: {c.statement}", f"{c.left} vs. {c.right}",
-                     c.expect, measured]
-            rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
-        parts.append("\n".join(rows))
+            rows.append({"claim": c.name, "layout: statement": f"{c.layout}: {c.statement}",
+                         "left vs. right": f"{c.left} vs. {c.right}", "expects": c.expect,
+                         "measured": measured})
+        parts.append(markdown_table(rows))
     return "\n\n".join(parts)
