@@ -88,7 +88,7 @@ def test_the_tf_environment_has_the_pinned_versions():
 
 def test_chapter_helpers_read_layers_in_the_tf_environment():
     from normaxes import standardize
-    from normaxes.chapters.frameworks import in_tf, sentence_with, tf_defaults
+    from normaxes.chapters.frameworks import in_tf, tf_defaults
 
     x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype(np.float32)
     y = in_tf("tf.keras.layers.LayerNormalization(epsilon=1e-5)")(x)

@@ -143,10 +143,10 @@ def run_in(env: str | Env, code: str, inputs: dict | None = None, returns=(), *,
     Each entry of *inputs* (name -> array, number or string) is a variable of the snippet; each
     name in *returns* must be a variable the snippet defines, convertible by ``numpy.asarray``
     to an array of numbers or strings. *returns* is one name (the result is that array) or a
-    list of names (the result is a tuple of arrays in that order). Raises :class:`EnvMissing` if *env* is not built,
-    :class:`SnippetError` with the snippet's traceback if it fails, and :class:`SnippetError`
-    if it does not answer within *timeout* seconds (the worker is then ended; the first call
-    also pays the worker's start-up, e.g. ``import tensorflow``).
+    list of names (the result is a tuple of arrays in that order). Raises :class:`EnvMissing`
+    if *env* is not built, :class:`SnippetError` with the snippet's traceback if it fails,
+    and :class:`SnippetError` if it does not answer within *timeout* seconds (the worker is
+    then ended; the first call also pays the worker's start-up, e.g. ``import tensorflow``).
     """
     python = python_of(env)
     one = isinstance(returns, str)

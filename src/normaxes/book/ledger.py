@@ -185,7 +185,8 @@ def show(name: str, fold: bool = False) -> None:
     r = check(name)
     code = f"```python\n{claim_code(r.claim).rstrip()}\n```"
     if fold:
-        code = f"<details><summary>The code of <code>{name}</code></summary>\n\n{code}\n\n</details>"
+        summary = f"<summary>The code of <code>{name}</code></summary>"
+        code = f"<details>{summary}\n\n{code}\n\n</details>"
     display(Markdown(
         f"({anchor(name)})=\n\n"
         f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n{code}\n\n"

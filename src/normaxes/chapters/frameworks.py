@@ -230,7 +230,7 @@ def in_tf(layer: str, call: str = ""):
     ``"tfa.layers.GroupNormalization()"``) in the TF environment and applies it to *x*.
 
     ``in_tf("tf.keras.layers.BatchNormalization()", ", training=True")`` calls it in training
-    mode. Each call runs there through :func:`normaxes.envs.run_in`; *x* goes as float32.
+    mode. Each call runs there through ``normaxes.envs.run_in``; *x* goes as float32.
     """
     code = _TF_IMPORTS + f"y = ({layer})(x{call}).numpy()"
     return lambda x: run_in("tf", code, {"x": np.asarray(x, dtype=np.float32)}, "y")
