@@ -6,6 +6,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# TensorFlow 2.15 and TF-Addons need numpy < 2: their own environment (normaxes.envs runs code there)
+VENV_TF ?= .venv-tf
+TF_STAMP := $(VENV_TF)/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # Keras 3 runs on PyTorch in this book; the helper package sets this too.
 export KERAS_BACKEND := torch
@@ -21,8 +24,7 @@ BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
 .PHONY: help install lint book book-single test test-unit test-notebooks test-notebooks-default \
-	test-threads build-strict \
-	test-browser execute clean
+	test-threads build-strict test-browser execute clean env-tf
 
 help:
 	@echo "make book            build the HTML book into _build/html"
@@ -33,6 +35,7 @@ help:
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1, with =2, and with ATEN_CPU_CAPABILITY=default"
 	@echo "make execute         re-execute every chapter in place (for authors)"
+	@echo "make env-tf          build .venv-tf (TensorFlow 2.15, TF-Addons; test and execute need it)"
 	@echo "make clean           remove _build (keeps .venv)"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
@@ -45,6 +48,17 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 
 install: $(STAMP)
 
+# every package of the tree is pinned in requirements-tf.txt: pip installs exactly those, resolves
+# nothing, and `pip check` confirms that the tree is complete
+$(TF_STAMP): requirements-tf.txt
+	@test -x $(VENV_TF)/bin/python || python3 -m venv $(VENV_TF)
+	$(VENV_TF)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  -r requirements-tf.txt
+	$(VENV_TF)/bin/python -m pip check
+	@touch $(TF_STAMP)
+
+env-tf: $(TF_STAMP)
+
 book: install
 	$(VENV)/bin/jupyter-book build . --all
 	@echo "The book: $(abspath _build/html/index.html)"
@@ -56,20 +70,20 @@ book-single: install
 lint: install
 	$(VENV)/bin/ruff check src tests
 
-test-unit: install
+test-unit: install env-tf
 	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
 	@# the ledger again on PyTorch's non-vectorised CPU path: every claim holds there too, with
 	@# the same margin to the edge of what it prints
 	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q tests/test_ledger.py
 
-test-notebooks: install
+test-notebooks: install env-tf
 	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 
-test-notebooks-default: install
+test-notebooks-default: install env-tf
 	ATEN_CPU_CAPABILITY=default $(MAKE) test-notebooks THREADS=1
 
-test-threads: install
+test-threads: install env-tf
 	$(MAKE) test-notebooks THREADS=1
 	$(MAKE) test-notebooks THREADS=2
 	$(MAKE) test-notebooks-default
@@ -94,7 +108,7 @@ test: lint test-unit test-notebooks test-notebooks-default build-strict
 	fi
 	@echo "make test: all checks passed"
 
-execute: install
+execute: install env-tf
 	OMP_NUM_THREADS=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
 

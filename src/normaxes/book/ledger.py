@@ -230,21 +230,25 @@ def anchor(name: str) -> str:
     return f"claim-{name}"
 
 
-def show(name: str) -> None:
+def show(name: str, fold: bool = False) -> None:
     """Check claim *name* and display, in a notebook, its statement, its code and the result.
 
     The block carries the label :func:`anchor` gives, so that other pages link to it instead of
     showing it again (each claim is shown on one page; :func:`verdict` shows a line elsewhere).
-    Returns nothing, so that a notebook cell ending in ``show(...)`` displays the claim once.
+    With *fold*, the code sits in a folded ``<details>`` block the reader opens with a click (for
+    reference pages that show many claims). Returns nothing, so that a notebook cell ending in
+    ``show(...)`` displays the claim once.
     """
     from IPython.display import Markdown, display
 
     r = check(name)
-    body = claim_code(r.claim)
+    code = f"```python\n{claim_code(r.claim).rstrip()}\n```"
+    if fold:
+        summary = f"<summary>The code of <code>{name}</code></summary>"
+        code = f"<details>{summary}\n\n{code}\n\n</details>"
     display(Markdown(
         f"({anchor(name)})=\n\n"
-        f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n"
-        f"```python\n{body.rstrip()}\n```\n\n"
+        f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n{code}\n\n"
         f"Measured: **{r.verdict}**, {r.measured}."
     ))
 
