@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import parse_layout, resolve, shared_with
+from ..core import parse_layout, resolve, shared_with, stat_groups
 from ..norms import NORMS
 
-__all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED"]
+__all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "cubes_digest",
+           "SHADE", "MASKED"]
 
 SHADE = "#3b75af"
 """Colour of the positions that share one statistic."""
@@ -179,3 +180,27 @@ def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "L
                            channel=channel, index=index, mask=mask, title=title, **sizes))
     fig = draw_cubes(panels, figsize=figsize)
     return fig
+
+
+def cubes_digest(panels: list[dict]) -> str:
+    """What the cubes of *panels* show, as text, one line per panel: the number of statistics
+    sets and their size m (from :func:`~normaxes.stat_groups`), and the shaded cells (the set of
+    the first entry, from :func:`~normaxes.book.figures.cube_view`, the function the figure
+    draws): the batch rows and channel columns it touches and how many flattened positions.
+    Printed beside the figure, so that nbval compares what the picture shows."""
+    lines = []
+    for p in panels:
+        sizes = {k: v for k, v in p.items() if k not in (
+            "layout", "over", "shape", "batch", "channel", "title", "index", "mask")}
+        counts = np.bincount(stat_groups(p["layout"], p["over"], p["shape"], **sizes).ravel())
+        shared, _ = cube_view(p["layout"], p["over"], p["shape"], batch=p["batch"],
+                              channel=p["channel"], **sizes)
+        rows = np.flatnonzero(shared.any(axis=(1, 2))).tolist()
+        cols = np.flatnonzero(shared.any(axis=(0, 2))).tolist()
+        size = "" if (counts == counts[0]).all() else " (unequal)"
+        groups = ", ".join(f"{k}={v}" for k, v in sizes.items())
+        lines.append(f"{p['layout']:<12} {groups:<5} over {p['over']:<4} {len(counts):>3} sets "
+                     f"of m = {counts[0]}{size}; shaded: {p['batch']} {rows}, "
+                     f"{p['channel']} {cols}, {int(shared.any(axis=(0, 1)).sum())} of "
+                     f"{shared.shape[2]} positions")
+    return "\n".join(lines)
