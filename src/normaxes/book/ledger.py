@@ -356,22 +356,49 @@ def table(results: list[Result]) -> str:
 
 
 def chapter_docs(folder) -> dict[str, str]:
-    """Map each chapter number to its document name, from the files in *folder*.
+    """Map each chapter key of the ledger to its document name, in the book's reading order.
 
-    ``chapters/01_axes_and_layouts.ipynb`` gives ``{"01": "01_axes_and_layouts"}``; a chapter
-    still written as ``.md`` counts too.
+    A claim's chapter is the number of a numbered chapter (``chapters/01_axes_and_layouts.ipynb``
+    gives ``{"01": "01_axes_and_layouts"}``) or the name of an unnumbered one
+    (``chapters/training.ipynb`` gives ``{"training": "training"}``; a page of that kind is
+    listed only if it holds claims). The order is the order of
+    the table of contents, ``_toc.yml`` beside *folder*, where there is one; a chapter still
+    written as ``.md`` counts too.
     """
     from pathlib import Path
 
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is not a directory")
+    stems = [p.stem for p in sorted(folder.iterdir()) if p.suffix in (".ipynb", ".md")]
+    toc = folder.resolve().parent / "_toc.yml"
+    if toc.is_file():
+        import yaml
+
+        listed = toc_files(yaml.safe_load(toc.read_text(encoding="utf-8")))
+        order = [Path(f).stem for f in listed if Path(f).parent.name == folder.resolve().name]
+        stems = [s for s in order if s in stems] + [s for s in stems if s not in order]
+    keys = {c.chapter for c in claims()}
     docs = {}
-    for path in sorted(folder.iterdir()):
-        number = path.stem.split("_", 1)[0]
-        if path.suffix in (".ipynb", ".md") and number.isdigit() and "_" in path.stem:
-            docs.setdefault(number, path.stem)
+    for stem in stems:
+        number = stem.split("_", 1)[0]
+        key = number if number.isdigit() and "_" in stem else stem
+        if key in keys or key.isdigit():
+            docs.setdefault(key, stem)
     return docs
+
+
+def toc_files(node) -> list[str]:
+    """Every ``file:`` entry of a parsed ``_toc.yml``, in order."""
+    if isinstance(node, dict):
+        out = [node["file"]] if "file" in node else []
+        for value in node.values():
+            if isinstance(value, (list, dict)):
+                out += toc_files(value)
+        return out
+    if isinstance(node, list):
+        return [f for item in node for f in toc_files(item)]
+    return []
 
 
 def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) -> str:
@@ -387,7 +414,8 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
     for r in results:
         by_chapter.setdefault(r.claim.chapter, []).append(r)
     parts = []
-    for chapter in sorted(by_chapter):
+    order = [c for c in docs if c in by_chapter] + sorted(c for c in by_chapter if c not in docs)
+    for chapter in order:
         rs = by_chapter[chapter]
         where = f"{{doc}}`{docs[chapter]}`" if chapter in docs else f"chapter {chapter}"
         held = sum(r.holds for r in rs)
