@@ -1,0 +1,339 @@
+"""Chapter "Gradients": the backward pass of every norm, derived once from the statistics set."""
+
+import numpy as np
+import torch
+
+from .. import affine, affine_shape, norm, standardize
+from ..chapters.gradients import (abc_grad, along, bn_paper_grad, coupling, example,
+                                  layers_vs_formula, masked_grads, same_set, set_sum,
+                                  standardize_grad)
+from ..ledger import claim
+
+CH = "gradients"
+
+
+# --- the formula ------------------------------------------------------------------------
+
+@claim("grad-formula-is-autograd", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="For BN, LN, GN and IN on both layouts, the closed form "
+                 "(ȳ − mean_S ȳ − x̂·mean_S(ȳ x̂))/σ is the gradient autograd computes "
+                 "through standardize (float64).",
+       left="torch.autograd.grad through standardize", right="standardize_grad (the formula)")
+def _():
+    by_autograd, by_formula = [], []
+    for layout in ("B T F", "N C H W"):
+        x, ybar = example(layout)  # float64, [4, 6, 6] or [4, 6, 3, 3]
+        for short in ("BN", "LN", "GN", "IN"):
+            spec = norm(short, layout)
+            G = {"G": 2} if short == "GN" else {}
+            xg = x.clone().requires_grad_(True)
+            y = standardize(xg, spec.layout, spec.over, **G)
+            (xbar,) = torch.autograd.grad(y, xg, ybar)  # ȳᵀ ∂y/∂x
+            by_autograd.append(xbar.ravel())
+            by_formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
+    return torch.cat(by_autograd), torch.cat(by_formula)
+
+
+@claim("grad-gradcheck-book", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="torch.autograd.gradcheck passes (float64, finite differences) on the book's "
+                 "own BN, LN, GN and IN, on both layouts, with and without the affine step.",
+       left="gradcheck passed (1) or not (0), 16 cases", right="1 for every case")
+def _():
+    passed = []
+    for layout in ("B T F", "N C H W"):
+        x, _ = example(layout, small=True)  # [3, 4, 4] or [3, 4, 2, 2]
+        for short in ("BN", "LN", "GN", "IN"):
+            spec = norm(short, layout)
+            G = {"G": 2} if short == "GN" else {}
+            along_ = along(short, layout)  # the axes the scale and shift vary along
+            shape = affine_shape(spec.layout, along_, x.shape, **G)
+            w, b = (torch.randn(shape, dtype=torch.float64, generator=torch.Generator()
+                                .manual_seed(k)) for k in (1, 2))
+
+            def plain(x):
+                return standardize(x, spec.layout, spec.over, **G)
+
+            def with_affine(x, w, b):
+                return affine(plain(x), spec.layout, along_, w, b, **G)
+
+            for fn, args in [(plain, (x,)), (with_affine, (x, w, b))]:
+                args = [a.clone().requires_grad_(True) for a in args]
+                passed.append(torch.autograd.gradcheck(fn, args, raise_exception=False))
+    return torch.tensor(passed, dtype=torch.float64), torch.ones(len(passed))
+
+
+@claim("grad-bn-paper-simplified", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="The Batch Normalization paper's four backward equations (∂ℓ/∂x̂, ∂ℓ/∂σ², "
+                 "∂ℓ/∂μ, ∂ℓ/∂x), summed over any statistics set, give the closed form, for "
+                 "all four norms.",
+       left="bn_paper_grad (Ioffe & Szegedy, Sec. 3)", right="standardize_grad")
+def _():
+    paper, formula = [], []
+    for layout in ("B T F", "N C H W"):
+        x, ybar = example(layout)
+        for short in ("BN", "LN", "GN", "IN"):
+            spec = norm(short, layout)
+            G = {"G": 2} if short == "GN" else {}
+            paper.append(bn_paper_grad(x, ybar, spec.layout, spec.over, **G)["dx"].ravel())
+            formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
+    return torch.cat(paper), torch.cat(formula)
+
+
+@claim("grad-torch-abc-form", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="PyTorch's three-term form a·ȳ + b·x + c (its CPU LayerNorm and GroupNorm "
+                 "kernels) is the closed form, for all four norms on both layouts.",
+       left="abc_grad: a·ȳ + b·x + c", right="standardize_grad")
+def _():
+    abc, formula = [], []
+    for layout in ("B T F", "N C H W"):
+        x, ybar = example(layout)
+        for short in ("BN", "LN", "GN", "IN"):
+            spec = norm(short, layout)
+            G = {"G": 2} if short == "GN" else {}
+            abc.append(abc_grad(x, ybar, spec.layout, spec.over, **G)["dx"].ravel())
+            formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
+    return torch.cat(abc), torch.cat(formula)
+
+
+# --- the real layers --------------------------------------------------------------------
+
+@claim("grad-torch-layers", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="The gradients of PyTorch's BatchNorm, LayerNorm, GroupNorm and InstanceNorm "
+                 "(affine, float64) with respect to x, weight and bias are the chapter's "
+                 "formulas, on both layouts.",
+       left="x.grad, weight.grad, bias.grad of the torch layers",
+       right="formula_grads: standardize_grad(x, ȳ·γ), Σ ȳ·x̂, Σ ȳ")
+def _():
+    # layer_grads builds the layer, sets its weight and bias, backpropagates L = Σ ȳ·y
+    return layers_vs_formula("torch")
+
+
+@claim("grad-keras-layers", chapter=CH, layout="[B,T,F], [N,C,H,W]", tol=1e-5,
+       statement="The gradients of Keras' BatchNormalization (training=True), "
+                 "LayerNormalization and GroupNormalization (as GN and as IN) with respect to "
+                 "x, gamma and beta are the chapter's formulas, on both layouts, to float32 "
+                 "precision: Keras computes these layers in float32 even for float64 input.",
+       left="gradients of the Keras layers (torch backend)", right="formula_grads")
+def _():
+    return layers_vs_formula("keras")
+
+
+# --- what the set couples ---------------------------------------------------------------
+
+@claim("grad-jacobian-is-the-set", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="Output i depends on input j (∂y_i/∂x_j ≠ 0) exactly when i and j share a "
+                 "statistics set: for BN, LN, GN(2), GN(1) and IN on both layouts.",
+       left="nonzero pattern of the Jacobian (autograd)", right="same statistics set")
+def _():
+    jacobian, sets = [], []
+    for layout in ("B T F", "N C H W"):
+        x, _ = example(layout)
+        for short, G in [("BN", {}), ("LN", {}), ("GN", {"G": 2}), ("GN", {"G": 1}),
+                         ("IN", {})]:
+            spec = norm(short, layout)
+            depends = coupling(lambda a: standardize(a, spec.layout, spec.over, **G), x)
+            jacobian.append(depends.ravel())
+            sets.append(same_set(spec.layout, spec.over, x.shape, **G).ravel())
+    return np.concatenate(jacobian).astype(float), np.concatenate(sets).astype(float)
+
+
+@claim("grad-bn-train-depends-on-batch", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="In training mode, nn.BatchNorm1d's output for sequence 0 changes when the "
+                 "other sequences of the batch change.",
+       left="output for sequence 0, batch A", right="output for sequence 0, batch B")
+def _():
+    x, _ = example("B T F")  # [4, 6, 6]
+    other = x.clone()
+    other[1:] = 3 * other[1:] + 1  # same sequence 0, other companions
+    bn = torch.nn.BatchNorm1d(6).double().train()  # features F at dim 1
+    with torch.no_grad():
+        a = bn(x.transpose(1, 2))[0]
+        b = bn(other.transpose(1, 2))[0]
+    return a, b
+
+
+@claim("grad-bn-eval-independent", chapter=CH, layout="[B,T,F]",
+       statement="In eval mode, nn.BatchNorm1d's output for sequence 0 does not depend on the "
+                 "other sequences of the batch.",
+       left="output for sequence 0, batch A", right="output for sequence 0, batch B")
+def _():
+    x, _ = example("B T F")
+    other = x.clone()
+    other[1:] = 3 * other[1:] + 1
+    bn = torch.nn.BatchNorm1d(6).double().train()
+    with torch.no_grad():
+        bn(x.transpose(1, 2))  # one training step fills the running statistics
+        bn.eval()
+        a = bn(x.transpose(1, 2))[0]
+        b = bn(other.transpose(1, 2))[0]
+    return a, b
+
+
+@claim("grad-ln-gn-independent", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="nn.LayerNorm and nn.GroupNorm give sequence (image) 0 the same output "
+                 "whatever the other examples of the batch are, in training mode.",
+       left="outputs for example 0, batch A", right="outputs for example 0, batch B")
+def _():
+    seq, _ = example("B T F")  # [4, 6, 6]
+    img, _ = example("N C H W")  # [4, 6, 3, 3]
+    layers = [(torch.nn.LayerNorm(6), seq), (torch.nn.GroupNorm(2, 6), seq.transpose(1, 2)),
+              (torch.nn.LayerNorm([6, 3, 3]), img), (torch.nn.GroupNorm(2, 6), img)]
+    a, b = [], []
+    with torch.no_grad():
+        for layer, x in layers:
+            layer.double().train()
+            other = x.clone()
+            other[1:] = 3 * other[1:] + 1  # change every other example
+            a.append(layer(x)[0].ravel())
+            b.append(layer(other)[0].ravel())
+    return torch.cat(a), torch.cat(b)
+
+
+# --- invariances ------------------------------------------------------------------------
+
+@claim("grad-sums-to-zero", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="The input gradient of every norm sums to 0 over each statistics set.",
+       left="Σ over each set S of x̄", right="0")
+def _():
+    sums = []
+    for layout in ("B T F", "N C H W"):
+        x, ybar = example(layout)
+        for short in ("BN", "LN", "GN", "IN"):
+            spec = norm(short, layout)
+            G = {"G": 2} if short == "GN" else {}
+            xbar = standardize_grad(x, ybar, spec.layout, spec.over, **G)
+            sums.append(set_sum(xbar, spec.layout, spec.over, **G).ravel())
+    sums = torch.cat(sums)
+    return sums, torch.zeros_like(sums)
+
+
+@claim("grad-orthogonal-to-xhat", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="With ε = 0 the input gradient is orthogonal to x̂ on each statistics set: "
+                 "Σ_S x̄·x̂ = 0.",
+       left="Σ over each set S of x̄·x̂ (eps=0)", right="0")
+def _():
+    dots = []
+    for layout in ("B T F", "N C H W"):
+        x, ybar = example(layout)
+        for short in ("BN", "LN", "GN", "IN"):
+            spec = norm(short, layout)
+            G = {"G": 2} if short == "GN" else {}
+            xhat = standardize(x, spec.layout, spec.over, eps=0, **G)
+            xbar = standardize_grad(x, ybar, spec.layout, spec.over, eps=0, **G)
+            dots.append(set_sum(xbar * xhat, spec.layout, spec.over, **G).ravel())
+    dots = torch.cat(dots)
+    return dots, torch.zeros_like(dots)
+
+
+@claim("grad-scale-invariance", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+       statement="With ε = 0, scaling the input by c = 10 leaves every norm's output unchanged "
+                 "and divides its input gradient by c: y(cx) = y(x), c·x̄(cx) = x̄(x).",
+       left="y(cx) and c·x̄(cx)", right="y(x) and x̄(x)")
+def _():
+    c, scaled, plain = 10.0, [], []
+    for layout in ("B T F", "N C H W"):
+        x, ybar = example(layout)
+        for short in ("BN", "LN", "GN", "IN"):
+            spec = norm(short, layout)
+            G = {"G": 2} if short == "GN" else {}
+
+            def y_and_xbar(x):
+                y = standardize(x, spec.layout, spec.over, eps=0, **G)
+                return y, standardize_grad(x, ybar, spec.layout, spec.over, eps=0, **G)
+
+            y_c, xbar_c = y_and_xbar(c * x)
+            y_1, xbar_1 = y_and_xbar(x)
+            scaled += [y_c.ravel(), c * xbar_c.ravel()]
+            plain += [y_1.ravel(), xbar_1.ravel()]
+    return torch.cat(scaled), torch.cat(plain)
+
+
+@claim("grad-weight-norm-grows", chapter=CH, layout="[B,T,F]",
+       statement="For a linear layer followed by Layer Norm (ε = 0), the weight gradient is "
+                 "orthogonal to the weights, so a plain SGD step can only grow them: "
+                 "‖W − η∇W‖² = ‖W‖² + η²‖∇W‖².",
+       left="‖W − η∇W‖²", right="‖W‖² + η²‖∇W‖²")
+def _():
+    x, ybar = example("B T F")  # [4, 6, 6]
+    W = torch.from_numpy(np.random.default_rng(3).normal(size=(6, 6))).requires_grad_(True)
+    y = standardize(x @ W.T, "B T F", over="F", eps=0)  # Linear(F, F), then LN per frame
+    (grad,) = torch.autograd.grad(y, W, ybar)
+    lr = 0.5
+    with torch.no_grad():
+        after = ((W - lr * grad) ** 2).sum()
+        pythagoras = (W ** 2).sum() + lr ** 2 * (grad ** 2).sum()
+    return after, pythagoras
+
+
+@claim("grad-bn-per-channel-scale-invariant", chapter=CH, layout="[B,T,F]",
+       statement="Batch Norm (ε = 0) is invariant to scaling the weights of ONE output "
+                 "feature of the linear layer before it; so is Instance Norm.",
+       left="BN, IN after W with row 0 scaled by 5", right="BN, IN after W")
+def _():
+    x, _ = example("B T F")
+    W = torch.from_numpy(np.random.default_rng(3).normal(size=(6, 6)))
+    W5 = W.clone()
+    W5[0] *= 5  # the weights of output feature 0 only
+    sides = []
+    for weights in (W5, W):
+        h = x @ weights.T
+        sides.append(torch.cat([standardize(h, "B T F", over="B T", eps=0),  # BN
+                                standardize(h, "B T F", over="T", eps=0)]))  # IN
+    return sides
+
+
+@claim("grad-ln-per-channel-scale-changes", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Layer Norm and Group Norm are not: their sets mix features, so scaling one "
+                 "feature's weights changes their output (only a common scale of all of W "
+                 "cancels).",
+       left="LN, GN(2) after W with row 0 scaled by 5", right="LN, GN(2) after W")
+def _():
+    x, _ = example("B T F")
+    W = torch.from_numpy(np.random.default_rng(3).normal(size=(6, 6)))
+    W5 = W.clone()
+    W5[0] *= 5
+    sides = []
+    for weights in (W5, W):
+        h = x @ weights.T
+        sides.append(torch.cat([standardize(h, "B T F", over="F", eps=0),  # LN
+                                standardize(h, "B T (G F)", over="T F", G=2, eps=0)]))
+    return sides
+
+
+# --- masked sets ------------------------------------------------------------------------
+
+@claim("grad-masked-padding-gets-zero", chapter=CH, layout="[B,T,F]",
+       statement="With masked statistics, the padded frames of a batch get exactly zero "
+                 "gradient, for BN, LN, GN and IN.",
+       left="x̄ at padded frames (autograd)", right="0")
+def _():
+    xbar, mask = masked_grads(pad_value=0.0)  # [4 norms, B, T, F]; mask [B, T, 1]
+    padded = xbar[:, ~mask[..., 0]]
+    return padded, torch.zeros_like(padded)
+
+
+@claim("grad-masked-real-unaffected", chapter=CH, layout="[B,T,F]",
+       statement="With masked statistics, the gradient at real frames does not depend on what "
+                 "the padded frames hold (zeros or 1000s).",
+       left="x̄ with padding 0", right="x̄ with padding 1000")
+def _():
+    zeros, _ = masked_grads(pad_value=0.0)
+    large, _ = masked_grads(pad_value=1000.0)
+    return zeros, large
+
+
+@claim("grad-masked-formula", chapter=CH, layout="[B,T,F]",
+       statement="The closed form with means over the real entries of each set is the masked "
+                 "gradient, for BN, LN, GN and IN.",
+       left="autograd through standardize(..., mask=mask)",
+       right="standardize_grad(..., mask=mask)")
+def _():
+    by_autograd, mask = masked_grads(pad_value=0.0)  # [4 norms, B, T, F]
+    x, ybar = example("B T F")
+    x = torch.where(mask, x, torch.zeros_like(x))  # the same padded batch
+    by_formula = []
+    for short in ("BN", "LN", "GN", "IN"):
+        spec = norm(short, "B T F")
+        G = {"G": 2} if short == "GN" else {}
+        by_formula.append(standardize_grad(x, ybar, spec.layout, spec.over, mask=mask, **G))
+    return by_autograd, torch.stack(by_formula)
