@@ -26,7 +26,8 @@ from ..norms import NORMS
 __all__ = ["set_sum", "set_mean", "standardize_grad", "bn_paper_grad", "abc_grad",
            "affine_grads", "coupling", "same_set", "coupling_digest", "CASES", "along",
            "group_sizes", "torch_layer", "keras_layer", "layer_grads", "formula_grads",
-           "layer_table", "example", "layers_vs_formula", "masked_grads"]
+           "layer_table", "example", "layers_vs_formula", "masked_grads", "cases",
+           "random_affine", "book_norm", "agree", "coupling_panels"]
 
 SHORTS = ("BN", "LN", "GN", "IN")
 
@@ -339,23 +340,23 @@ def example(layout: str, seed: int = 20, *, small: bool = False):
     return torch.from_numpy(x), torch.from_numpy(ybar)
 
 
-def layers_vs_formula(framework: str):
+def layers_vs_formula(framework: str, *, relative: bool = False):
     """The gradients of the four real layers of *framework* and of the formulas, on both layouts.
 
     For BN, LN, GN (G = 2) and IN on :func:`example` inputs of each layout, with a random scale
     and shift: ``(theirs, ours)``, each the concatenation of :func:`layer_grads` and of
-    :func:`formula_grads`.
+    :func:`formula_grads`. With *relative*, each case is divided by its largest formula
+    gradient, so that a difference reads as a relative error.
     """
     theirs, ours = [], []
-    for layout in ("B T F", "N C H W"):
-        x, ybar = example(layout)
-        for k, short in enumerate(SHORTS):
-            spec, G = NORMS[layout][short], group_sizes(short, layout, 2)
-            shape = affine_shape(spec.layout, along(short, layout), x.shape, **G)
-            rng = np.random.default_rng(k)  # trained-looking scale and shift
-            w, b = (torch.from_numpy(rng.normal(size=shape)) for _ in range(2))
-            theirs.append(layer_grads(framework, short, layout, x, ybar, w, b))
-            ours.append(formula_grads(short, layout, x, ybar, w, b))
+    for spec, G, x, ybar in cases():
+        short, layout = _short_of(spec)
+        w, b = random_affine(spec, x, G, seed=len(ours))  # trained-looking scale and shift
+        layer = layer_grads(framework, short, layout, x, ybar, w, b)
+        formula = formula_grads(short, layout, x, ybar, w, b)
+        scale = formula.abs().max() if relative else 1.0
+        theirs.append(layer / scale)
+        ours.append(formula / scale)
     return torch.cat(theirs), torch.cat(ours)
 
 
@@ -376,3 +377,73 @@ def masked_grads(pad_value: float):
         y = standardize(xg, spec.layout, spec.over, mask=mask, **G)
         grads += torch.autograd.grad(y, xg, ybar)
     return torch.stack(grads), mask
+
+
+def cases(*, small: bool = False):
+    """The chapter's eight test cases: ``(spec, G, x, ybar)`` for BN, LN, GN and IN on each layout.
+
+    *spec* is the :class:`~normaxes.NormSpec` of the norm, *G* the keyword arguments of its group
+    size (``{"G": 2}`` for Group Norm, else ``{}``), *x* and *ybar* come from :func:`example`.
+    """
+    for layout in ("B T F", "N C H W"):
+        x, ybar = example(layout, small=small)
+        for short in SHORTS:
+            yield NORMS[layout][short], group_sizes(short, layout, 2), x, ybar
+
+
+def _short_of(spec) -> tuple[str, str]:
+    for layout, specs in NORMS.items():
+        for short, s in specs.items():
+            if s == spec:
+                return short, layout
+    raise ValueError(f"{spec!r} is not one of the book's norms (normaxes.NORMS)")
+
+
+def random_affine(spec, x, G: dict, seed: int = 0):
+    """A random scale and shift for norm *spec* on *x*, shaped as PyTorch's and Keras' layers
+    shape them (see :func:`along`), as float64 torch tensors."""
+    short, layout = _short_of(spec)
+    shape = affine_shape(spec.layout, along(short, layout), x.shape, **G)
+    rng = np.random.default_rng(seed)
+    return tuple(torch.from_numpy(rng.normal(size=shape)) for _ in range(2))
+
+
+def book_norm(spec, G: dict):
+    """The book's norm *spec* as a function ``f(x, weight=None, bias=None)``: ``standardize``,
+    then, if *weight* is given, the affine step along the axes of :func:`along`."""
+    from ..affine import affine
+
+    short, layout = _short_of(spec)
+
+    def f(x, weight=None, bias=None):
+        y = standardize(x, spec.layout, spec.over, **G)
+        if weight is None:
+            return y
+        return affine(y, spec.layout, along(short, layout), weight, bias, **G)
+
+    return f
+
+
+def agree(what: str, a, b, bound: float = 1e-12) -> None:
+    """Assert that two float64 computations agree within *bound* and print the difference as a
+    bound (a power of ten, see :func:`normaxes.ledger.format_diff`), never as a raw float."""
+    from ..ledger import format_diff
+
+    diff = float((torch.as_tensor(a) - torch.as_tensor(b)).detach().abs().max())
+    assert diff <= bound, f"{what}: max|Δ| = {diff:.3g} > {bound:g}"
+    print(f"{what}: {format_diff(diff, np.float64, 'equal')}")
+
+
+def coupling_panels(layout: str, cases_, x):
+    """Cube panels (for :func:`normaxes.figures.draw_cubes`) of the inputs that output 0 of
+    *x* depends on, one per ``(short, G, title)`` of *cases_*, and the digest lines of
+    :func:`coupling_digest`."""
+    batch, channel = ("B", "F") if layout == "B T F" else ("N", "C")
+    panels, digest = [], []
+    for short, G, title in cases_:
+        spec, sizes = NORMS[layout][short], ({"G": G} if short == "GN" else {})
+        depends = coupling(lambda a: standardize(a, spec.layout, spec.over, **sizes), x)
+        digest.append(coupling_digest(title, depends))
+        panels.append(dict(layout=layout, shared=depends[0].reshape(x.shape), batch=batch,
+                           channel=channel, title=f"{title}\nover {spec.over}"))
+    return panels, "\n".join(digest)

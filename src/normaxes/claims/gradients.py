@@ -3,10 +3,10 @@
 import numpy as np
 import torch
 
-from .. import affine, affine_shape, norm, standardize
-from ..chapters.gradients import (abc_grad, along, bn_paper_grad, coupling, example,
-                                  layers_vs_formula, masked_grads, same_set, set_sum,
-                                  standardize_grad)
+from .. import norm, standardize
+from ..chapters.gradients import (abc_grad, bn_paper_grad, book_norm, cases, coupling,
+                                  example, layers_vs_formula, masked_grads, random_affine,
+                                  same_set, set_sum, standardize_grad)
 from ..ledger import claim
 
 CH = "gradients"
@@ -21,16 +21,12 @@ CH = "gradients"
        left="torch.autograd.grad through standardize", right="standardize_grad (the formula)")
 def _():
     by_autograd, by_formula = [], []
-    for layout in ("B T F", "N C H W"):
-        x, ybar = example(layout)  # float64, [4, 6, 6] or [4, 6, 3, 3]
-        for short in ("BN", "LN", "GN", "IN"):
-            spec = norm(short, layout)
-            G = {"G": 2} if short == "GN" else {}
-            xg = x.clone().requires_grad_(True)
-            y = standardize(xg, spec.layout, spec.over, **G)
-            (xbar,) = torch.autograd.grad(y, xg, ybar)  # ȳᵀ ∂y/∂x
-            by_autograd.append(xbar.ravel())
-            by_formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
+    for spec, G, x, ybar in cases():  # BN, LN, GN(G=2), IN on both layouts, float64
+        xg = x.clone().requires_grad_(True)
+        y = standardize(xg, spec.layout, spec.over, **G)
+        (xbar,) = torch.autograd.grad(y, xg, ybar)  # ȳᵀ ∂y/∂x
+        by_autograd.append(xbar.ravel())
+        by_formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
     return torch.cat(by_autograd), torch.cat(by_formula)
 
 
@@ -40,25 +36,12 @@ def _():
        left="gradcheck passed (1) or not (0), 16 cases", right="1 for every case")
 def _():
     passed = []
-    for layout in ("B T F", "N C H W"):
-        x, _ = example(layout, small=True)  # [3, 4, 4] or [3, 4, 2, 2]
-        for short in ("BN", "LN", "GN", "IN"):
-            spec = norm(short, layout)
-            G = {"G": 2} if short == "GN" else {}
-            along_ = along(short, layout)  # the axes the scale and shift vary along
-            shape = affine_shape(spec.layout, along_, x.shape, **G)
-            w, b = (torch.randn(shape, dtype=torch.float64, generator=torch.Generator()
-                                .manual_seed(k)) for k in (1, 2))
-
-            def plain(x):
-                return standardize(x, spec.layout, spec.over, **G)
-
-            def with_affine(x, w, b):
-                return affine(plain(x), spec.layout, along_, w, b, **G)
-
-            for fn, args in [(plain, (x,)), (with_affine, (x, w, b))]:
-                args = [a.clone().requires_grad_(True) for a in args]
-                passed.append(torch.autograd.gradcheck(fn, args, raise_exception=False))
+    for spec, G, x, _ in cases(small=True):  # [3, 4, 4] and [3, 4, 2, 2]
+        f = book_norm(spec, G)  # f(x) = standardize(...), f(x, w, b) adds the affine step
+        w, b = random_affine(spec, x, G)
+        for args in [(x,), (x, w, b)]:
+            args = [a.clone().requires_grad_(True) for a in args]
+            passed.append(torch.autograd.gradcheck(f, args, raise_exception=False))
     return torch.tensor(passed, dtype=torch.float64), torch.ones(len(passed))
 
 
@@ -69,13 +52,9 @@ def _():
        left="bn_paper_grad (Ioffe & Szegedy, Sec. 3)", right="standardize_grad")
 def _():
     paper, formula = [], []
-    for layout in ("B T F", "N C H W"):
-        x, ybar = example(layout)
-        for short in ("BN", "LN", "GN", "IN"):
-            spec = norm(short, layout)
-            G = {"G": 2} if short == "GN" else {}
-            paper.append(bn_paper_grad(x, ybar, spec.layout, spec.over, **G)["dx"].ravel())
-            formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
+    for spec, G, x, ybar in cases():
+        paper.append(bn_paper_grad(x, ybar, spec.layout, spec.over, **G)["dx"].ravel())
+        formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
     return torch.cat(paper), torch.cat(formula)
 
 
@@ -85,13 +64,9 @@ def _():
        left="abc_grad: a·ȳ + b·x + c", right="standardize_grad")
 def _():
     abc, formula = [], []
-    for layout in ("B T F", "N C H W"):
-        x, ybar = example(layout)
-        for short in ("BN", "LN", "GN", "IN"):
-            spec = norm(short, layout)
-            G = {"G": 2} if short == "GN" else {}
-            abc.append(abc_grad(x, ybar, spec.layout, spec.over, **G)["dx"].ravel())
-            formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
+    for spec, G, x, ybar in cases():
+        abc.append(abc_grad(x, ybar, spec.layout, spec.over, **G)["dx"].ravel())
+        formula.append(standardize_grad(x, ybar, spec.layout, spec.over, **G).ravel())
     return torch.cat(abc), torch.cat(formula)
 
 
@@ -112,10 +87,13 @@ def _():
        statement="The gradients of Keras' BatchNormalization (training=True), "
                  "LayerNormalization and GroupNormalization (as GN and as IN) with respect to "
                  "x, gamma and beta are the chapter's formulas, on both layouts, to float32 "
-                 "precision: Keras computes these layers in float32 even for float64 input.",
-       left="gradients of the Keras layers (torch backend)", right="formula_grads")
+                 "precision (relative to each case's largest gradient): Keras computes these "
+                 "layers in float32 even for float64 input.",
+       left="gradients of the Keras layers (torch backend) / largest gradient",
+       right="formula_grads / largest gradient")
 def _():
-    return layers_vs_formula("keras")
+    # each case divided by its largest gradient: the difference is a relative error
+    return layers_vs_formula("keras", relative=True)
 
 
 # --- what the set couples ---------------------------------------------------------------
@@ -196,13 +174,9 @@ def _():
        left="Σ over each set S of x̄", right="0")
 def _():
     sums = []
-    for layout in ("B T F", "N C H W"):
-        x, ybar = example(layout)
-        for short in ("BN", "LN", "GN", "IN"):
-            spec = norm(short, layout)
-            G = {"G": 2} if short == "GN" else {}
-            xbar = standardize_grad(x, ybar, spec.layout, spec.over, **G)
-            sums.append(set_sum(xbar, spec.layout, spec.over, **G).ravel())
+    for spec, G, x, ybar in cases():
+        xbar = standardize_grad(x, ybar, spec.layout, spec.over, **G)
+        sums.append(set_sum(xbar, spec.layout, spec.over, **G).ravel())
     sums = torch.cat(sums)
     return sums, torch.zeros_like(sums)
 
@@ -213,14 +187,10 @@ def _():
        left="Σ over each set S of x̄·x̂ (eps=0)", right="0")
 def _():
     dots = []
-    for layout in ("B T F", "N C H W"):
-        x, ybar = example(layout)
-        for short in ("BN", "LN", "GN", "IN"):
-            spec = norm(short, layout)
-            G = {"G": 2} if short == "GN" else {}
-            xhat = standardize(x, spec.layout, spec.over, eps=0, **G)
-            xbar = standardize_grad(x, ybar, spec.layout, spec.over, eps=0, **G)
-            dots.append(set_sum(xbar * xhat, spec.layout, spec.over, **G).ravel())
+    for spec, G, x, ybar in cases():
+        xhat = standardize(x, spec.layout, spec.over, eps=0, **G)
+        xbar = standardize_grad(x, ybar, spec.layout, spec.over, eps=0, **G)
+        dots.append(set_sum(xbar * xhat, spec.layout, spec.over, **G).ravel())
     dots = torch.cat(dots)
     return dots, torch.zeros_like(dots)
 
@@ -231,20 +201,11 @@ def _():
        left="y(cx) and c·x̄(cx)", right="y(x) and x̄(x)")
 def _():
     c, scaled, plain = 10.0, [], []
-    for layout in ("B T F", "N C H W"):
-        x, ybar = example(layout)
-        for short in ("BN", "LN", "GN", "IN"):
-            spec = norm(short, layout)
-            G = {"G": 2} if short == "GN" else {}
-
-            def y_and_xbar(x):
-                y = standardize(x, spec.layout, spec.over, eps=0, **G)
-                return y, standardize_grad(x, ybar, spec.layout, spec.over, eps=0, **G)
-
-            y_c, xbar_c = y_and_xbar(c * x)
-            y_1, xbar_1 = y_and_xbar(x)
-            scaled += [y_c.ravel(), c * xbar_c.ravel()]
-            plain += [y_1.ravel(), xbar_1.ravel()]
+    for spec, G, x, ybar in cases():
+        for inputs, out in [(c * x, scaled), (x, plain)]:
+            out.append(standardize(inputs, spec.layout, spec.over, eps=0, **G).ravel())
+            xbar = standardize_grad(inputs, ybar, spec.layout, spec.over, eps=0, **G)
+            out.append((c * xbar if out is scaled else xbar).ravel())
     return torch.cat(scaled), torch.cat(plain)
 
 
@@ -274,12 +235,9 @@ def _():
     W = torch.from_numpy(np.random.default_rng(3).normal(size=(6, 6)))
     W5 = W.clone()
     W5[0] *= 5  # the weights of output feature 0 only
-    sides = []
-    for weights in (W5, W):
-        h = x @ weights.T
-        sides.append(torch.cat([standardize(h, "B T F", over="B T", eps=0),  # BN
-                                standardize(h, "B T F", over="T", eps=0)]))  # IN
-    return sides
+    return [torch.cat([standardize(x @ w.T, "B T F", over=over, eps=0)
+                       for over in ("B T", "T")])  # BN, IN
+            for w in (W5, W)]
 
 
 @claim("grad-ln-per-channel-scale-changes", chapter=CH, layout="[B,T,F]", expect="differ",
@@ -292,12 +250,9 @@ def _():
     W = torch.from_numpy(np.random.default_rng(3).normal(size=(6, 6)))
     W5 = W.clone()
     W5[0] *= 5
-    sides = []
-    for weights in (W5, W):
-        h = x @ weights.T
-        sides.append(torch.cat([standardize(h, "B T F", over="F", eps=0),  # LN
-                                standardize(h, "B T (G F)", over="T F", G=2, eps=0)]))
-    return sides
+    return [torch.cat([standardize(x @ w.T, "B T F", over="F", eps=0),  # LN
+                       standardize(x @ w.T, "B T (G F)", over="T F", G=2, eps=0)])  # GN
+            for w in (W5, W)]
 
 
 # --- masked sets ------------------------------------------------------------------------
