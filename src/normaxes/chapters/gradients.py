@@ -24,7 +24,7 @@ from ..data import length_mask
 from ..norms import NORMS
 
 __all__ = ["set_sum", "set_mean", "standardize_grad", "bn_paper_grad", "abc_grad",
-           "affine_grads", "coupling", "same_set", "coupling_digest", "CASES", "along",
+           "affine_grads", "coupling", "same_set", "coupling_digest", "along",
            "group_sizes", "torch_layer", "keras_layer", "layer_grads", "formula_grads",
            "layer_table", "example", "layers_vs_formula", "masked_grads", "cases",
            "random_affine", "book_norm", "agree", "coupling_panels"]
@@ -194,10 +194,6 @@ def coupling_digest(name: str, depends: np.ndarray) -> str:
 
 # --- the four norms on the two layouts, and their affine parameters --------------------------
 
-CASES = {layout: SHORTS for layout in NORMS}
-"""The norms the chapter checks on each layout: ``CASES[layout]`` is ``("BN", "LN", "GN", "IN")``."""
-
-
 def along(short: str, layout: str) -> str:
     """The axes the scale and shift of norm *short* vary along (PyTorch's and Keras' layers)."""
     spec = NORMS[layout][short]
@@ -307,7 +303,7 @@ def layer_table(layout: str, x, *, G: int = 2) -> str:
     """A Markdown table: for each norm, the PyTorch and Keras layers the chapter checks on *x*."""
     rows = ["| norm | `standardize` | PyTorch layer | Keras layer | scale along |",
             "|---|---|---|---|---|"]
-    for short in CASES[layout]:
+    for short in SHORTS:
         t, _ = torch_layer(short, layout, x, G=G)
         k, _ = keras_layer(short, layout, x, G=G)
         kname = type(k).__name__
