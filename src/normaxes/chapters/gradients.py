@@ -27,7 +27,7 @@ __all__ = ["set_sum", "set_mean", "standardize_grad", "bn_paper_grad", "abc_grad
            "affine_grads", "coupling", "same_set", "coupling_digest", "along",
            "group_sizes", "torch_layer", "keras_layer", "layer_grads", "formula_grads",
            "layer_table", "example", "layers_vs_formula", "masked_grads", "cases",
-           "random_affine", "book_norm", "agree", "coupling_panels"]
+           "random_affine", "book_norm", "agree", "coupling_panels", "short_of"]
 
 SHORTS = ("BN", "LN", "GN", "IN")
 
@@ -346,7 +346,7 @@ def layers_vs_formula(framework: str, *, relative: bool = False):
     """
     theirs, ours = [], []
     for spec, G, x, ybar in cases():
-        short, layout = _short_of(spec)
+        short, layout = short_of(spec)
         w, b = random_affine(spec, x, G, seed=len(ours))  # trained-looking scale and shift
         layer = layer_grads(framework, short, layout, x, ybar, w, b)
         formula = formula_grads(short, layout, x, ybar, w, b)
@@ -387,7 +387,8 @@ def cases(*, small: bool = False):
             yield NORMS[layout][short], group_sizes(short, layout, 2), x, ybar
 
 
-def _short_of(spec) -> tuple[str, str]:
+def short_of(spec) -> tuple[str, str]:
+    """``(short, layout)`` of a :class:`~normaxes.NormSpec` of ``normaxes.NORMS``."""
     for layout, specs in NORMS.items():
         for short, s in specs.items():
             if s == spec:
@@ -398,7 +399,7 @@ def _short_of(spec) -> tuple[str, str]:
 def random_affine(spec, x, G: dict, seed: int = 0):
     """A random scale and shift for norm *spec* on *x*, shaped as PyTorch's and Keras' layers
     shape them (see :func:`along`), as float64 torch tensors."""
-    short, layout = _short_of(spec)
+    short, layout = short_of(spec)
     shape = affine_shape(spec.layout, along(short, layout), x.shape, **G)
     rng = np.random.default_rng(seed)
     return tuple(torch.from_numpy(rng.normal(size=shape)) for _ in range(2))
@@ -409,7 +410,7 @@ def book_norm(spec, G: dict):
     then, if *weight* is given, the affine step along the axes of :func:`along`."""
     from ..affine import affine
 
-    short, layout = _short_of(spec)
+    short, layout = short_of(spec)
 
     def f(x, weight=None, bias=None):
         y = standardize(x, spec.layout, spec.over, **G)

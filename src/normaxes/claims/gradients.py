@@ -6,7 +6,7 @@ import torch
 from .. import norm, standardize
 from ..chapters.gradients import (abc_grad, bn_paper_grad, book_norm, cases, coupling,
                                   example, layers_vs_formula, masked_grads, random_affine,
-                                  same_set, set_sum, standardize_grad)
+                                  same_set, set_sum, short_of, standardize_grad, torch_layer)
 from ..ledger import claim
 
 CH = "gradients"
@@ -152,18 +152,13 @@ def _():
                  "whatever the other examples of the batch are, in training mode.",
        left="outputs for example 0, batch A", right="outputs for example 0, batch B")
 def _():
-    seq, _ = example("B T F")  # [4, 6, 6]
-    img, _ = example("N C H W")  # [4, 6, 3, 3]
-    layers = [(torch.nn.LayerNorm(6), seq), (torch.nn.GroupNorm(2, 6), seq.transpose(1, 2)),
-              (torch.nn.LayerNorm([6, 3, 3]), img), (torch.nn.GroupNorm(2, 6), img)]
     a, b = [], []
-    with torch.no_grad():
-        for layer, x in layers:
-            layer.double().train()
-            other = x.clone()
-            other[1:] = 3 * other[1:] + 1  # change every other example
-            a.append(layer(x)[0].ravel())
-            b.append(layer(other)[0].ravel())
+    for spec, G, x, _ in cases():
+        if spec.name in ("Layer Norm", "Group Norm"):
+            _, layer = torch_layer(*short_of(spec), x)  # nn.LayerNorm, nn.GroupNorm(2, ·)
+            other = torch.cat([x[:1], 3 * x[1:] + 1])  # example 0 with other companions
+            with torch.no_grad():
+                a.append(layer(x)[0].ravel()), b.append(layer(other)[0].ravel())
     return torch.cat(a), torch.cat(b)
 
 
@@ -286,9 +281,6 @@ def _():
     by_autograd, mask = masked_grads(pad_value=0.0)  # [4 norms, B, T, F]
     x, ybar = example("B T F")
     x = torch.where(mask, x, torch.zeros_like(x))  # the same padded batch
-    by_formula = []
-    for short in ("BN", "LN", "GN", "IN"):
-        spec = norm(short, "B T F")
-        G = {"G": 2} if short == "GN" else {}
-        by_formula.append(standardize_grad(x, ybar, spec.layout, spec.over, mask=mask, **G))
+    by_formula = [standardize_grad(x, ybar, spec.layout, spec.over, mask=mask, **G)
+                  for spec, G, _, _ in cases() if spec.layout.startswith("B")]
     return by_autograd, torch.stack(by_formula)
