@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..affine import affine_shape
-from ..core import _is_torch, moments, resolve, standardize, stat_groups
+from ..core import moments, resolve, standardize, stat_groups
 from ..data import length_mask
 from ..norms import NORMS
 
@@ -30,6 +30,10 @@ __all__ = ["set_sum", "set_mean", "standardize_grad", "bn_paper_grad", "abc_grad
            "random_affine", "book_norm", "agree", "coupling_panels", "short_of"]
 
 SHORTS = ("BN", "LN", "GN", "IN")
+
+
+def _is_torch(x) -> bool:
+    return isinstance(x, torch.Tensor)
 
 
 def _axes(x, layout, over, sizes):
