@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._arrays import is_torch as _is_torch
 from ..affine import affine_shape
 from ..core import moments, resolve, standardize, stat_groups
 from ..data import length_mask
@@ -30,10 +31,6 @@ __all__ = ["set_sum", "set_mean", "standardize_grad", "bn_paper_grad", "abc_grad
            "random_affine", "book_norm", "agree", "coupling_panels", "short_of"]
 
 SHORTS = ("BN", "LN", "GN", "IN")
-
-
-def _is_torch(x) -> bool:
-    return isinstance(x, torch.Tensor)
 
 
 def _axes(x, layout, over, sizes):
@@ -244,9 +241,9 @@ def keras_layer(short: str, layout: str, x, *, G: int = 2, eps: float = 1e-5):
     Keras has no Instance Norm layer; ``GroupNormalization(groups=channels)`` is one.
     Returns ``(layer, call)``; Batch Norm is called with ``training=True``.
     """
-    from ..frameworks import keras
+    from ..interop import load_keras
 
-    L = keras().layers
+    L = load_keras().layers
     c = _channels(x, layout)
     axis = -1 if layout == "B T F" else 1
     if short == "LN":
@@ -426,13 +423,11 @@ def book_norm(spec, G: dict):
 
 
 def agree(what: str, a, b, bound: float = 1e-12) -> None:
-    """Assert that two float64 computations agree within *bound* and print the difference as a
-    bound (a power of ten, see :func:`normaxes.ledger.format_diff`), never as a raw float."""
-    from ..ledger import format_diff
-
+    """Assert that two float64 computations agree within *bound* and print the stated bound
+    (``max|Δ| ≤ 1e-12``), never the raw difference, so that the output is stable."""
     diff = float((torch.as_tensor(a) - torch.as_tensor(b)).detach().abs().max())
     assert diff <= bound, f"{what}: max|Δ| = {diff:.3g} > {bound:g}"
-    print(f"{what}: {format_diff(diff, np.float64, 'equal')}")
+    print(f"{what}: max|Δ| ≤ {bound:.0e}")
 
 
 def coupling_panels(layout: str, cases_, x):

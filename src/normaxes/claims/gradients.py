@@ -7,7 +7,7 @@ from .. import norm, standardize
 from ..chapters.gradients import (abc_grad, bn_paper_grad, book_norm, cases, coupling,
                                   example, layers_vs_formula, masked_grads, random_affine,
                                   same_set, set_sum, short_of, standardize_grad, torch_layer)
-from ..ledger import claim
+from ..book.ledger import claim
 
 CH = "gradients"
 

@@ -39,7 +39,7 @@ def _copy_mathjax(app, exception):
 
 
 _NO_SEARCH = (
-    "<style>/* the single-page book has no search index (normaxes.sphinxext) */\n"
+    "<style>/* the single-page book has no search index (normaxes.book.sphinxext) */\n"
     ".search-button-field, .search-button__button, form.bd-search {display: none !important;}"
     "</style>\n</head>"
 )
