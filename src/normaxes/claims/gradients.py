@@ -4,10 +4,23 @@ import numpy as np
 import torch
 
 from .. import norm, standardize
-from ..chapters.gradients import (abc_grad, bn_paper_grad, book_norm, cases, coupling,
-                                  example, layers_vs_formula, masked_grads, random_affine,
-                                  same_set, set_sum, short_of, standardize_grad, torch_layer)
 from ..book.ledger import claim
+from ..chapters.gradients import (
+    abc_grad,
+    bn_paper_grad,
+    book_norm,
+    cases,
+    coupling,
+    example,
+    layers_vs_formula,
+    masked_grads,
+    random_affine,
+    same_set,
+    set_sum,
+    short_of,
+    standardize_grad,
+    torch_layer,
+)
 
 CH = "gradients"
 
@@ -109,7 +122,7 @@ def _():
         for short, G in [("BN", {}), ("LN", {}), ("GN", {"G": 2}), ("GN", {"G": 1}),
                          ("IN", {})]:
             spec = norm(short, layout)
-            depends = coupling(lambda a: standardize(a, spec.layout, spec.over, **G), x)
+            depends = coupling(book_norm(spec, G), x)  # the Jacobian's nonzero pattern
             jacobian.append(depends.ravel())
             sets.append(same_set(spec.layout, spec.over, x.shape, **G).ravel())
     return np.concatenate(jacobian).astype(float), np.concatenate(sets).astype(float)
@@ -153,7 +166,7 @@ def _():
        left="outputs for example 0, batch A", right="outputs for example 0, batch B")
 def _():
     a, b = [], []
-    for spec, G, x, _ in cases():
+    for spec, _, x, _ in cases():
         if spec.name in ("Layer Norm", "Group Norm"):
             _, layer = torch_layer(*short_of(spec), x)  # nn.LayerNorm, nn.GroupNorm(2, ·)
             other = torch.cat([x[:1], 3 * x[1:] + 1])  # example 0 with other companions
