@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from .. import NORMS, data, standardize
 from ..book.ledger import claim
+from ..chapters.axes import KERAS_LAYERS, TORCH_LAYERS, table_vs_layers
 
 CH = "01"
 
@@ -132,3 +133,61 @@ def _():
 def _():
     x = data.sequence(B=4, T=20, F=8, seed=5)
     return NORMS["B T F"]["LN"](x), _from_image(NORMS["N C H W"]["LN"](_as_image(x)))
+
+
+# The book's answer table, NORMS, against the frameworks' own layers: one claim per norm per
+# layout, each comparing the table's entry with the PyTorch and the Keras layer at once. Group Norm
+# uses G = 2 of 6 channels, neither 1 nor C, so the grouping (G C), not (C G), is tested too.
+
+def _table_claim(short, layout):
+    spec = NORMS[layout][short]
+    g = f", {spec.group_axis}=2" if spec.group_axis else ""
+    return claim(
+        f"norms-table-{short.lower()}-{'seq' if layout == 'B T F' else 'img'}", chapter=CH,
+        layout="[B,T,F]" if layout == "B T F" else "[N,C,H,W]",
+        statement=f"The book's answer for {spec.name} on {layout}, "
+                  f"standardize(x, \"{spec.layout}\", over=\"{spec.over}\"{g}), is what the "
+                  "PyTorch and the Keras layer compute "
+                  "(training mode, eps 1e-5, fresh scale and shift).",
+        left=f'NORMS["{layout}"]["{short}"]',
+        right=f"{TORCH_LAYERS[layout][short]}; Keras {KERAS_LAYERS[layout][short]}")
+
+
+@_table_claim("BN", "B T F")
+def _():
+    return table_vs_layers("BN", "B T F")
+
+
+@_table_claim("LN", "B T F")
+def _():
+    return table_vs_layers("LN", "B T F")
+
+
+@_table_claim("GN", "B T F")
+def _():
+    return table_vs_layers("GN", "B T F")
+
+
+@_table_claim("IN", "B T F")
+def _():
+    return table_vs_layers("IN", "B T F")
+
+
+@_table_claim("BN", "N C H W")
+def _():
+    return table_vs_layers("BN", "N C H W")
+
+
+@_table_claim("LN", "N C H W")
+def _():
+    return table_vs_layers("LN", "N C H W")
+
+
+@_table_claim("GN", "N C H W")
+def _():
+    return table_vs_layers("GN", "N C H W")
+
+
+@_table_claim("IN", "N C H W")
+def _():
+    return table_vs_layers("IN", "N C H W")
