@@ -7,7 +7,8 @@ import torch
 
 from .. import NORMS, data, load_keras, on_channels_first, to_numpy
 
-__all__ = ["table_vs_layers", "TORCH_LAYERS", "KERAS_LAYERS"]
+__all__ = ["table_vs_layers", "TORCH_LAYERS", "KERAS_LAYERS", "PLAIN_DIMS", "plain", "plain_norm",
+           "as_image", "from_image", "exact_sets", "sets_digest"]
 
 TORCH_LAYERS = {
     "B T F": {"BN": "nn.BatchNorm1d(F) on [B,F,T]", "LN": "nn.LayerNorm(F)",
@@ -72,3 +73,98 @@ def table_vs_layers(short: str, layout: str, *, G: int = 2, channels: int = 6, s
         ref_torch = _torch_layer(short, layout, channels, G, tuple(x.shape[2:]))(x)
     ref_keras = _keras_layer(short, layout, channels, G)(x, training=True)
     return np.stack([to_numpy(ours)] * 2), np.stack([to_numpy(ref_torch), to_numpy(ref_keras)])
+
+
+# --- the worked example and the plain code beside the primitive
+
+PLAIN_DIMS = {
+    "B T F": {"BN": (0, 1), "LN": (2,), "IN": (1,)},
+    "N C H W": {"BN": (0, 2, 3), "LN": (1, 2, 3), "IN": (2, 3)},
+}
+"""The dimensions a plain ``x.mean(dim=...)`` reduces for each norm (Group Norm reshapes first)."""
+
+
+def plain(x, dims, eps=1e-5):
+    """Standardize *x* over the dimensions *dims*: the two lines a reader writes by hand."""
+    mu = x.mean(dim=dims, keepdim=True)
+    var = x.var(dim=dims, unbiased=False, keepdim=True)  # the biased variance: divide by m
+    return (x - mu) / torch.sqrt(var + eps)
+
+
+def plain_norm(x, short: str, layout: str, G: int = 2, eps: float = 1e-5):
+    """Norm *short* on *layout* written with :func:`plain` and ``reshape`` only, on a torch tensor.
+
+    Group Norm splits the feature (channel) dimension into ``G`` groups with ``reshape`` and
+    reduces over time (space) and the features of one group.
+    """
+    if short != "GN":
+        return plain(x, PLAIN_DIMS[layout][short], eps)
+    if layout == "B T F":
+        B, T, F = x.shape
+        return plain(x.reshape(B, T, G, F // G), (1, 3), eps).reshape(B, T, F)
+    N, C, H, W = x.shape
+    return plain(x.reshape(N, G, C // G, H, W), (2, 3, 4), eps).reshape(N, C, H, W)
+
+
+def as_image(x):
+    """The sequence ``[B, T, F]`` viewed as an image ``[N=B, C=F, H=T, W=1]``."""
+    return np.ascontiguousarray(x.transpose(0, 2, 1)[..., None])
+
+
+def from_image(y):
+    """The inverse of :func:`as_image`: an image ``[B, F, T, 1]`` back to ``[B, T, F]``."""
+    return y[..., 0].transpose(0, 2, 1)
+
+
+def exact_sets(x, layout: str, over: str, **sizes) -> str:
+    """The statistics sets of *x* under ``standardize(x, layout, over)`` as a Markdown table,
+    with each set's entries and its mean and biased variance as exact fractions.
+
+    For the book's tiny integer tensors: every number in the table can be checked by hand.
+    """
+    from fractions import Fraction
+
+    from ..book.tables import markdown_table
+    from ..core import stat_groups
+
+    values = np.asarray(x)
+    labels = stat_groups(layout, over, values.shape, **sizes)
+    rows = []
+    for label in range(int(labels.max()) + 1):
+        where = np.argwhere(labels == label)
+        entries = [Fraction(int(values[tuple(i)])) for i in where]
+        m = len(entries)
+        mu = sum(entries) / m
+        var = sum((e - mu) ** 2 for e in entries) / m
+        rows.append({"set": label + 1, "entries": " ".join(str(e) for e in entries),
+                     "m": m, "mean": str(mu), "variance": str(var)})
+    return markdown_table(rows, ["set", "entries", "m", "mean", "variance"])
+
+
+def sets_digest(layout: str, shape, G: int = 2) -> str:
+    """What the cube figure of :func:`~normaxes.book.figures.draw_norms` shows, as text.
+
+    For each norm on *layout*: how many statistics sets an array of *shape* has and their size m
+    (from :func:`~normaxes.stat_groups`), and which cubes of the figure are shaded (the set of the
+    first entry, from :func:`~normaxes.book.figures.cube_view`, the function the figure draws):
+    the batch rows and channel columns it touches and how many of the flattened positions.
+    Printed beside the figure, so that nbval compares what the picture shows.
+    """
+    from ..book.figures import CUBE_AXES, cube_view
+    from ..core import stat_groups
+
+    batch, channel = CUBE_AXES[layout]
+    lines = []
+    for short, spec in NORMS[layout].items():
+        sizes = {spec.group_axis: G} if spec.group_axis else {}
+        counts = np.bincount(stat_groups(spec.layout, spec.over, shape, **sizes).ravel())
+        if not (counts == counts[0]).all():
+            raise AssertionError(f"{spec.name}: statistics sets of unequal size {counts}")
+        shared, _ = cube_view(spec.layout, spec.over, shape, batch=batch, channel=channel,
+                              **sizes)
+        rows = np.flatnonzero(shared.any(axis=(1, 2)))
+        cols = np.flatnonzero(shared.any(axis=(0, 2)))
+        lines.append(f"{spec.name:<14} over {spec.over:<6} {len(counts):>4} sets of m = "
+                     f"{counts[0]:<4} shaded: {batch} {rows.tolist()}, {channel} {cols.tolist()}, "
+                     f"{int(shared.any(axis=(0, 1)).sum())} of {shared.shape[2]} positions")
+    return "\n".join(lines)
