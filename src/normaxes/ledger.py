@@ -189,16 +189,26 @@ def run_all(chapter: str | None = None) -> list[Result]:
     return [run(c.name) for c in claims(chapter)]
 
 
+def _row(r: Result, *, chapter: bool = False) -> str:
+    """One table row: the verdict first, then the largest difference, then the claim in full."""
+    c = r.claim
+    verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
+    measured = r.measured.removeprefix("max|Δ| ")
+    where = f"chapter {c.chapter}, " if chapter else ""
+    text = f"`{c.name}` ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
+    return "| " + " | ".join(s.replace("|", "\\|") for s in (verdict, measured, text)) + " |"
+
+
+_HEAD = "| verdict | max\\|Δ\\| | claim (layout): statement, *the two sides* |\n|---|---|---|"
+
+
 def table(results: list[Result]) -> str:
-    """A Markdown table of *results*: claim, chapter, layout, the two sides, expected, measured."""
-    rows = ["| claim | chapter | layout | left | right | expected | measured | holds |",
-            "|---|---|---|---|---|---|---|---|"]
-    for r in results:
-        c = r.claim
-        cells = [f"`{c.name}`", c.chapter, c.layout, c.left, c.right, c.expect, r.measured,
-                 "yes" if r.holds else "**NO**"]
-        rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
-    return "\n".join(rows)
+    """A Markdown table of *results*: verdict, largest difference, then the claim in full.
+
+    Three columns, the verdict first, so that the table fits the text column; the claim's name,
+    chapter, layout, statement and its two sides share the last cell.
+    """
+    return "\n".join([_HEAD, *(_row(r, chapter=True) for r in results)])
 
 
 def chapter_docs(folder) -> dict[str, str]:
@@ -225,8 +235,9 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
 
     With *docs* (see :func:`chapter_docs`), the heading links to the chapter with MyST's
     ``{doc}`` role, so the output must be rendered as MyST Markdown (in a notebook cell, metadata
-    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the claim, its layout and statement,
-    its two computations, the expected verdict and the measured one with the largest difference.
+    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the measured verdict (and, for a claim
+    that fails, the expected one), the largest difference, then the claim's name, layout,
+    statement and its two computations in one cell, so that the table fits the text column.
     """
     docs = docs or {}
     by_chapter: dict[str, list[Result]] = {}
@@ -239,13 +250,6 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        rows = ["| claim | layout: statement | left vs. right | expects | measured |",
-                "|---|---|---|---|---|"]
-        for r in rs:
-            c = r.claim
-            measured = f"{r.verdict}, {r.measured}" + ("" if r.holds else " (**FAILS**)")
-            cells = [c.name, f"{c.layout}: {c.statement}", f"{c.left} vs. {c.right}",
-                     c.expect, measured]
-            rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
+        rows = [_HEAD, *(_row(r) for r in rs)]
         parts.append("\n".join(rows))
     return "\n\n".join(parts)
