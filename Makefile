@@ -19,7 +19,7 @@ BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
 .PHONY: help install book book-single test test-unit test-notebooks test-threads build-strict \
-	test-browser execute clean
+	test-browser execute clean pdf print-pdf
 
 help:
 	@echo "make book            build the HTML book into _build/html"
@@ -27,6 +27,7 @@ help:
 	@echo "make test            unit tests, nbval (strict) over every chapter, strict book build,"
 	@echo "                     and the browser test over every page (when Chromium is installed)"
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
+	@echo "make pdf             the single-page book printed by headless Chromium: _build/pdf/normaxes.pdf"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1 and with OMP_NUM_THREADS=2"
 	@echo "make execute         re-execute every chapter in place (for authors)"
 	@echo "make clean           remove _build (keeps .venv)"
@@ -64,13 +65,23 @@ build-strict: install
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	$(VENV)/bin/jupyter-book build . --builder singlehtml --all -W -n --keep-going
 
+# the PDF is printed from the single-page build that is already there (make test and
+# make test-browser build each builder once; the browser test and the PDF share that build)
+print-pdf: install
+	@if [ -z "$(CHROMIUM)" ]; then echo "make pdf: FAILED: $(NO_CHROMIUM)"; exit 1; fi
+	$(PY) -m normaxes.book.pdf
+
+pdf: book-single print-pdf
+
 test-browser: build-strict
 	@if [ -z "$(CHROMIUM)" ]; then echo "make test-browser: FAILED: $(NO_CHROMIUM)"; exit 1; fi
+	$(MAKE) print-pdf
 	$(PY) -m pytest -q tests/browser
 	@echo "Screenshots and contact sheet: $(abspath _build/screenshots)"
 
 test: test-unit test-notebooks build-strict
 	@if [ -n "$(CHROMIUM)" ]; then \
+	  $(MAKE) print-pdf && \
 	  $(PY) -m pytest -q tests/browser && \
 	  echo "Screenshots and contact sheet: $(abspath _build/screenshots)"; \
 	elif [ "$(BROWSER_REQUIRED)" = 1 ]; then \

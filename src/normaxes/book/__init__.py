@@ -1,0 +1,1 @@
+"""Book machinery: what builds, prints and checks the rendered book (not imported by chapters)."""
