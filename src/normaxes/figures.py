@@ -14,7 +14,7 @@ from .core import parse_layout, resolve, shared_with
 from .norms import NORMS
 
 __all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED",
-           "png", "min_text_pt", "COLUMN_PX", "DENSITY", "TEXT_PT", "MIN_TEXT_PX"]
+           "png", "min_text_pt", "COLUMN_PX", "DENSITY", "TEXT_PT", "MIN_TEXT_PX", "PANEL_IN"]
 
 SHADE = "#3b75af"
 """Colour of the positions that share one statistic."""
@@ -32,9 +32,9 @@ DENSITY = 2
 TEXT_PT = 12
 """Size of labels and titles in the cube figures (points = CSS pixels at the design width)."""
 MIN_TEXT_PX = 11
-"""The smallest text a figure may show, in CSS pixels: the theme's caption small print."""
+"""The smallest text a figure may show in CSS pixels (the theme's caption small print)."""
 PANEL_IN = (2.3, 2.6)
-"""Width and height of one cube panel in inches: four panels fill the 672 px column."""
+"""Width and height of one cube panel in inches (four panels fill the 672 px column)."""
 
 
 def _dim_of(dims, name: str) -> int:
@@ -115,8 +115,9 @@ def _draw_voxels(ax, dims, shared, real, batch: str, channel: str, title):
     sh = np.transpose(shared, (1, 0, 2))[:, :, ::-1]
     rl = np.transpose(real, (1, 0, 2))[:, :, ::-1]
     colors = np.empty(sh.shape + (4,))
-    colors[...] = (1.0, 1.0, 1.0, 0.18)
-    colors[~rl] = (*_rgb(MASKED), 0.55)
+    colors[...] = (1.0, 1.0, 1.0, 0.12)
+    # padding light enough that a shaded set behind it (another batch element) shows through
+    colors[~rl] = (*_rgb(MASKED), 0.32)
     colors[sh] = (*_rgb(SHADE), 0.92)
     ax.voxels(np.ones(sh.shape, dtype=bool), facecolors=colors, edgecolor=(0.25, 0.25, 0.25, 0.35),
               linewidth=0.3)

@@ -104,7 +104,7 @@ _PAGE_FACTS = """() => {
                     Math.round(wide.right - Math.min(box.right, colRight)),
                     Math.round(box.right - colRight));
   };
-  const snippet = el => el.innerText.replace(/\s+/g, ' ').trim().slice(0, 60);
+  const snippet = el => el.innerText.replace(/\\s+/g, ' ').trim().slice(0, 60);
   const overflows = [];
   for (const m of document.querySelectorAll('article mjx-container[display="true"]')) {
     const px = tooWide(m, m.querySelector('mjx-math'));

@@ -186,9 +186,11 @@ def _damaged_copy(tmp_path, doc):
     path = tmp_path / f"{doc}.html"
     html = path.read_text(encoding="utf-8")
     assert html.count('src="../_images/') >= 2, "the damaged chapter needs two images"
-    html = html.replace('src="../_images/', 'src="../_images/missing-', 1)
-    # the second figure shown at 200 px: its text is far below the caption's small print
-    html = html.replace('src="../_images/', 'style="width: 200px" src="../_images/', 1)
+    first, second, rest = html.split('src="../_images/', 2)
+    # the first figure missing; the second shown at 200 px: its text is far below the
+    # caption's small print
+    html = (first + 'src="../_images/missing-' + second
+            + 'style="width: 200px" src="../_images/' + rest)
     faults = (
         '<p><a href="no-such-page.html">a broken link</a> '
         '<a href="#no-such-anchor">a broken anchor</a></p>'
