@@ -6,9 +6,16 @@ import numpy as np
 from PIL import Image
 
 from normaxes import NORMS, stat_groups
-from normaxes.figures import (COLUMN_PX, DENSITY, MIN_TEXT_PX, draw_cubes, draw_norms,
-                              min_text_pt, png)
-from normaxes.sphinxext import EXPLORER, explorer_reference
+from normaxes.book.figures import (
+    COLUMN_PX,
+    DENSITY,
+    MIN_TEXT_PX,
+    draw_cubes,
+    draw_norms,
+    min_text_pt,
+    png,
+)
+from normaxes.book.sphinxext import EXPLORER, explorer_reference
 
 
 def test_cube_figures_fit_the_column_with_legible_text():
@@ -42,7 +49,7 @@ def test_panels_in_two_rows_keep_their_titles():
     titles = [ax.title for ax in fig.axes]
     boxes = [ax.get_position() for ax in fig.axes]
     # each title sits above its own panel, below the panel of the row above
-    for t, b in zip(titles, boxes):
+    for t, b in zip(titles, boxes, strict=True):
         x, y = fig.transFigure.inverted().transform(t.get_window_extent().get_points().mean(0))
         assert b.x0 <= x <= b.x1
     assert min(b.y1 for b in boxes[:2]) > max(b.y1 for b in boxes[2:])

@@ -22,7 +22,8 @@ def test_notebook_is_stored_executed_and_clean(path):
     assert code, "no code cells"
     for n, cell in enumerate(code, start=1):
         where = f"{path.name}, code cell {n}"
-        assert cell.get("execution_count") == n, f"{where}: execution count {cell.get('execution_count')}, not {n}: run `make execute`"
+        assert cell.get("execution_count") == n, (
+            f"{where}: execution count {cell.get('execution_count')}, not {n}: run `make execute`")
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error", f"{where}: stores an error"
             assert not (out["output_type"] == "stream" and out["name"] == "stderr"), (

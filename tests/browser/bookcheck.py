@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import subprocess
 import re
 import shutil
+import subprocess
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.request import urlopen
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
+from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
@@ -202,7 +202,7 @@ MIN_TEXT_PX = 11  # the theme's caption small print (0.6875 rem at 16 px), see c
 def text_px_of(path: Path) -> tuple[float, float] | None:
     """(smallest text in CSS px at the design width, PNG pixels per CSS pixel) of a figure PNG.
 
-    normaxes.figures.png writes both into the PNG (``normaxes:min-text-px``,
+    normaxes.book.figures.png writes both into the PNG (``normaxes:min-text-px``,
     ``normaxes:density``); None for an image without them (not drawn by the book's formatter).
     """
     from PIL import Image
@@ -242,7 +242,7 @@ def check_layout(name: str, facts: dict, html_dir: Path, base: str, *, wide: boo
         record = text_px_of(path)
         if record is None:
             out.append(f"{name}: figure {img['src']} has no text-size record: it was not drawn "
-                       "by normaxes.figures.png (re-execute the chapter)")
+                       "by normaxes.book.figures.png (re-execute the chapter)")
             continue
         from PIL import Image
 
@@ -331,7 +331,7 @@ def contact_sheet(images: list[Path], out: Path, columns: int = 3, width: int = 
 
 
 PDF = ROOT / "_build" / "pdf" / "normaxes.pdf"
-SHADE_RGB = "rgb(59, 117, 175)"  # normaxes.figures.SHADE, as the browser reports a fill
+SHADE_RGB = "rgb(59, 117, 175)"  # normaxes.book.figures.SHADE, as the browser reports a fill
 
 
 def _explorer_state(page) -> dict:
@@ -349,7 +349,7 @@ def _explorer_state(page) -> dict:
 
 def _same_partition(a: list[int], b: list[int]) -> bool:
     """Do labellings *a* and *b* group the same entries together (whatever the label values)?"""
-    return len(a) == len(b) and len(set(zip(a, b))) == len(set(a)) == len(set(b))
+    return len(a) == len(b) and len(set(zip(a, b, strict=True))) == len(set(a)) == len(set(b))
 
 
 def _run_shown_code(drawn: dict, shape) -> str | None:
@@ -482,7 +482,7 @@ def check_pdf(pdf: Path, titles: list[str], shots: Path) -> tuple[list[str], lis
     norm = lambda s: re.sub(r"\s+", " ", s).strip().lower()  # noqa: E731
     tops = []
     for page_text in text.split("\f"):
-        lines = [l for l in page_text.splitlines() if l.strip()]
+        lines = [ln for ln in page_text.splitlines() if ln.strip()]
         tops.append(norm(" ".join(lines[:3])))
     problems, starts = [], []
     for title in titles:

@@ -11,15 +11,28 @@ import re
 import shutil
 
 import pytest
-
-from bookcheck import (CHROMIUM_ARGS, HTML, PDF, SHOTS, LinkChecker, check_facts, check_layout,
-                       check_pdf, chromium_path, contact_sheet, explorer_problems, open_page,
-                       pages, search_finds, serve, toc_files)
+from bookcheck import (
+    CHROMIUM_ARGS,
+    HTML,
+    PDF,
+    SHOTS,
+    LinkChecker,
+    check_facts,
+    check_layout,
+    check_pdf,
+    chromium_path,
+    contact_sheet,
+    explorer_problems,
+    open_page,
+    pages,
+    search_finds,
+    serve,
+    toc_files,
+)
 
 PAGES = pages(HTML) if HTML.is_dir() else []
 WIDE, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
 FACTS: dict[str, dict] = {}  # the facts of each page at 1280 px, read once
-SHOT_LIST: list = []
 
 
 def _shot_name(name, mode):

@@ -44,7 +44,7 @@ def _copy_mathjax(app, exception):
 
 
 _NO_SEARCH = (
-    "<style>/* the single-page book has no search index (normaxes.sphinxext) */\n"
+    "<style>/* the single-page book has no search index (normaxes.book.sphinxext) */\n"
     ".search-button-field, .search-button__button, form.bd-search {display: none !important;}"
     "</style>\n</head>"
 )
@@ -131,8 +131,8 @@ def explorer_reference() -> dict[str, list[int]]:
     *labels* are :func:`normaxes.stat_groups` of that choice, flattened in C order; the keys are
     the explorer's ``data-state`` attribute (G is 0 for a norm without groups).
     """
-    from .core import stat_groups
-    from .norms import NORMS
+    from ..core import stat_groups
+    from ..norms import NORMS
 
     ref = {}
     for key, (layout, grouped, shape) in EXPLORER.items():

@@ -18,19 +18,21 @@ from typing import Callable
 
 import numpy as np
 
-from .frameworks import to_numpy
+from .._arrays import FLOOR
+from ..interop import to_numpy
+from .tables import markdown_table
 
 __all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "run_all", "table",
            "format_diff", "claim_code", "chapter_docs", "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
-FLOOR = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 EXPECTS = ("equal", "differ")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of the book: *left* and *right* are *expect*-ed to be ``"equal"`` or ``"differ"``."""
+    """One claim of the book: *left* and *right* are *expect*-ed to be ``"equal"`` or
+    ``"differ"``."""
 
     name: str
     statement: str
@@ -46,7 +48,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of running a :class:`Claim`: the largest absolute difference and whether it holds."""
+    """The outcome of running a :class:`Claim`: the largest absolute difference and whether it
+    holds."""
 
     claim: Claim
     diff: float
@@ -189,17 +192,16 @@ def run_all(chapter: str | None = None) -> list[Result]:
     return [run(c.name) for c in claims(chapter)]
 
 
-def _row(r: Result, *, chapter: bool = False) -> str:
+_COLUMNS = ["verdict", "max. difference", "claim (layout): statement, *the two sides*"]
+
+
+def _row(r: Result, *, chapter: bool = False) -> dict:
     """One table row: the verdict first, then the largest difference, then the claim in full."""
     c = r.claim
     verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
-    measured = r.measured.removeprefix("max|Δ| ")
     where = f"chapter {c.chapter}, " if chapter else ""
     text = f"`{c.name}` ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
-    return "| " + " | ".join(s.replace("|", "\\|") for s in (verdict, measured, text)) + " |"
-
-
-_HEAD = "| verdict | max\\|Δ\\| | claim (layout): statement, *the two sides* |\n|---|---|---|"
+    return dict(zip(_COLUMNS, (verdict, r.measured.removeprefix("max|Δ| "), text), strict=True))
 
 
 def table(results: list[Result]) -> str:
@@ -208,7 +210,7 @@ def table(results: list[Result]) -> str:
     Three columns, the verdict first, so that the table fits the text column; the claim's name,
     chapter, layout, statement and its two sides share the last cell.
     """
-    return "\n".join([_HEAD, *(_row(r, chapter=True) for r in results)])
+    return markdown_table([_row(r, chapter=True) for r in results], _COLUMNS)
 
 
 def chapter_docs(folder) -> dict[str, str]:
@@ -250,6 +252,5 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        rows = [_HEAD, *(_row(r) for r in rs)]
-        parts.append("\n".join(rows))
+        parts.append(markdown_table([_row(r) for r in rs], _COLUMNS))
     return "\n\n".join(parts)
