@@ -24,7 +24,7 @@ BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
 .PHONY: help install lint book book-single test test-unit test-notebooks test-notebooks-default \
-	test-threads build-strict test-browser execute clean env-tf
+	test-threads build-strict test-browser execute clean env-tf pdf print-pdf
 
 help:
 	@echo "make book            build the HTML book into _build/html"
@@ -33,6 +33,7 @@ help:
 	@echo "                     and the browser test over every page (when Chromium is installed)"
 	@echo "make lint            ruff over src/ and tests/ (the first step of make test)"
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
+	@echo "make pdf             the single-page book printed by headless Chromium: _build/pdf/normaxes.pdf"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1, with =2, and with ATEN_CPU_CAPABILITY=default"
 	@echo "make execute         re-execute every chapter in place (for authors)"
 	@echo "make env-tf          build .venv-tf (TensorFlow 2.15, TF-Addons; test and execute need it)"
@@ -92,13 +93,23 @@ build-strict: install
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	$(VENV)/bin/jupyter-book build . --builder singlehtml --all -W -n --keep-going
 
+# the PDF is printed from the single-page build that is already there (make test and
+# make test-browser build each builder once; the browser test and the PDF share that build)
+print-pdf: install
+	@if [ -z "$(CHROMIUM)" ]; then echo "make pdf: FAILED: $(NO_CHROMIUM)"; exit 1; fi
+	$(PY) -m normaxes.book.pdf
+
+pdf: book-single print-pdf
+
 test-browser: build-strict
 	@if [ -z "$(CHROMIUM)" ]; then echo "make test-browser: FAILED: $(NO_CHROMIUM)"; exit 1; fi
+	$(MAKE) print-pdf
 	$(PY) -m pytest -q tests/browser
 	@echo "Screenshots and contact sheet: $(abspath _build/screenshots)"
 
 test: lint test-unit test-notebooks test-notebooks-default build-strict
 	@if [ -n "$(CHROMIUM)" ]; then \
+	  $(MAKE) print-pdf && \
 	  $(PY) -m pytest -q tests/browser && \
 	  echo "Screenshots and contact sheet: $(abspath _build/screenshots)"; \
 	elif [ "$(BROWSER_REQUIRED)" = 1 ]; then \

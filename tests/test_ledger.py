@@ -140,8 +140,11 @@ def test_chapter_tables_groups_by_chapter_and_links():
     assert [h.split("**")[1] for h in headings] == [f"Chapter {c}" for c in chapters]
     assert "{doc}`01_axes_and_layouts`" in headings[0]
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line
-            and not line.startswith("| claim |")]
-    assert [row.split(" | ")[0][2:] for row in rows] == [r.claim.name for r in results]
+            and not line.startswith("| verdict |")]
+    # the verdict first, then the largest difference, then the claim named in its cell
+    assert [row.split(" | ")[0][2:] for row in rows] == [r.verdict for r in results]
+    assert [row.split(" | ")[2].split("`")[1] for row in rows] == [r.claim.name for r in results]
+    assert all(row.count(" | ") == 2 for row in rows)
     assert len(rows) == len(results)
 
 
@@ -154,7 +157,7 @@ def test_chapter_tables_marks_a_failing_claim():
     try:
         text = ledger.chapter_tables([ledger.run("test-false-claim-tables")])
         assert "**Chapter 99**, chapter 99: 1 claim, 0 hold." in text
-        assert "(**FAILS**)" in text and "1 \\| 2" in text
+        assert "| **differ** (expected equal): **FAILS** | = 1 |" in text and "1 \\| 2" in text
     finally:
         del ledger.REGISTRY["test-false-claim-tables"]
 

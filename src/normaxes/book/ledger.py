@@ -343,16 +343,25 @@ def run_all(chapter: str | None = None) -> list[Result]:
     return [run(c.name) for c in claims(chapter)]
 
 
+_COLUMNS = ["verdict", "max. difference", "claim (layout): statement, *the two sides*"]
+
+
+def _row(r: Result, *, chapter: bool = False) -> dict:
+    """One table row: the verdict first, then the largest difference, then the claim in full."""
+    c = r.claim
+    verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
+    where = f"chapter {c.chapter}, " if chapter else ""
+    text = f"`{c.name}` ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
+    return dict(zip(_COLUMNS, (verdict, r.measured.removeprefix("max|Δ| "), text), strict=True))
+
+
 def table(results: list[Result]) -> str:
-    """A Markdown table of *results*: claim, chapter, layout, the two sides, expected, measured."""
-    rows = []
-    for r in results:
-        c = r.claim
-        rows.append({"claim": f"`{c.name}`", "chapter": c.chapter, "layout": c.layout,
-                     "left": c.left, "right": c.right, "expected": c.expect,
-                     "measured": r.measured, "holds": "yes" if r.holds else "**NO**"})
-    return markdown_table(rows, ["claim", "chapter", "layout", "left", "right", "expected",
-                                 "measured", "holds"])
+    """A Markdown table of *results*: verdict, largest difference, then the claim in full.
+
+    Three columns, the verdict first, so that the table fits the text column; the claim's name,
+    chapter, layout, statement and its two sides share the last cell.
+    """
+    return markdown_table([_row(r, chapter=True) for r in results], _COLUMNS)
 
 
 def chapter_docs(folder) -> dict[str, str]:
@@ -406,8 +415,9 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
 
     With *docs* (see :func:`chapter_docs`), the heading links to the chapter with MyST's
     ``{doc}`` role, so the output must be rendered as MyST Markdown (in a notebook cell, metadata
-    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the claim, its layout and statement,
-    its two computations, the expected verdict and the measured one with the largest difference.
+    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the measured verdict (and, for a claim
+    that fails, the expected one), the largest difference, then the claim's name, layout,
+    statement and its two computations in one cell, so that the table fits the text column.
     """
     docs = docs or {}
     by_chapter: dict[str, list[Result]] = {}
@@ -421,12 +431,5 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        rows = []
-        for r in rs:
-            c = r.claim
-            measured = f"{r.verdict}, {r.measured}" + ("" if r.holds else " (**FAILS**)")
-            rows.append({"claim": c.name, "layout: statement": f"{c.layout}: {c.statement}",
-                         "left vs. right": f"{c.left} vs. {c.right}", "expects": c.expect,
-                         "measured": measured})
-        parts.append(markdown_table(rows))
+        parts.append(markdown_table([_row(r) for r in rs], _COLUMNS))
     return "\n\n".join(parts)

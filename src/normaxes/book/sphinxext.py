@@ -6,10 +6,15 @@
 - An ``index.html`` that redirects to the front page and names an icon (see :func:`_index_page`).
 - No script tag twice (see :func:`_dedupe_scripts`), and no request for a search index that the
   single-page build does not have (see :func:`_single_page_without_search`).
+- The axis explorer's reference (see :func:`explorer_reference`): the statistics sets of every
+  choice the explorer offers, computed by :func:`normaxes.stat_groups` and written into the page
+  that holds the explorer, so that the browser test can check what the explorer draws.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import shutil
 from pathlib import Path
 
@@ -113,6 +118,45 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"][:] = kept
 
 
+EXPLORER = {  # the explorer's layouts (_static/axis-explorer.js): shape, axes, norms, group counts
+    "seq": ("B T F", "B T (G F)", (3, 4, 6)),
+    "img": ("N C H W", "N (G C) H W", (3, 6, 2, 2)),
+}
+EXPLORER_G = (1, 2, 3, 6)
+
+
+def explorer_reference() -> dict[str, list[int]]:
+    """``{"layout|norm|G|over": labels}`` for every choice of the axis explorer.
+
+    *labels* are :func:`normaxes.stat_groups` of that choice, flattened in C order; the keys are
+    the explorer's ``data-state`` attribute (G is 0 for a norm without groups).
+    """
+    from ..core import stat_groups
+    from ..norms import NORMS
+
+    ref = {}
+    for key, (layout, grouped, shape) in EXPLORER.items():
+        names = layout.split()
+        for short, spec in NORMS[layout].items():
+            for G in (EXPLORER_G if spec.group_axis else (0,)):
+                sizes = {"G": G} if G else {}
+                labels = stat_groups(grouped if G else layout, spec.over, shape, **sizes)
+                ref[f"{key}|{short}|{G}|{spec.over}"] = labels.ravel().tolist()
+        for k in range(1, len(names) + 1):  # standardize refuses an empty set
+            for over in itertools.combinations(names, k):
+                labels = stat_groups(layout, " ".join(over), shape)
+                ref[f"{key}|custom|0|{' '.join(over)}"] = labels.ravel().tolist()
+    return ref
+
+
+def _explorer_reference(app, pagename, templatename, context, doctree):
+    body = context.get("body", "")
+    if 'class="axis-explorer"' in body:
+        data = json.dumps(explorer_reference(), separators=(",", ":"))
+        context["body"] = body + (
+            '<script type="application/json" id="axis-explorer-reference">' + data + "</script>")
+
+
 def setup(app):
     app.config.mathjax_path = MATHJAX_ENTRY
     app.connect("build-finished", _copy_mathjax)
@@ -120,5 +164,6 @@ def setup(app):
     app.connect("build-finished", _single_page_without_search)
     # early: a later handler may return a template name, which ends the event for the rest
     app.connect("html-page-context", _dedupe_scripts, priority=100)
+    app.connect("html-page-context", _explorer_reference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
