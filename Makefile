@@ -19,7 +19,7 @@ BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
 .PHONY: help install book book-single test test-unit test-notebooks test-threads build-strict \
-	test-browser execute clean
+	test-browser execute clean lab bench
 
 help:
 	@echo "make book            build the HTML book into _build/html"
@@ -29,12 +29,16 @@ help:
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1 and with OMP_NUM_THREADS=2"
 	@echo "make execute         re-execute every chapter in place (for authors)"
+	@echo "make lab             open the chapters in JupyterLab (pinned, in .venv, kernel python3)"
+	@echo "make bench           the benchmark: ratios to the native kernels, nbval and page bytes"
 	@echo "make clean           remove _build (keeps .venv)"
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-lab.txt constraints.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# the kernel the notebooks name (python3), as this .venv's Python, for `make lab`
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	@# build matplotlib's font cache now, so that no notebook prints the notice to stderr
 	$(PY) -c "import matplotlib.pyplot"
 	@touch $(STAMP)
@@ -86,3 +90,15 @@ execute: install
 
 clean:
 	rm -rf _build
+
+# JupyterLab on the book's notebooks, from the same .venv (requirements-lab.txt): each chapter
+# runs in the kernel its metadata names (python3 = this .venv) and reproduces its stored outputs.
+LAB_PORT ?= 8888
+lab: install
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/chapters \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Not part of `make test`: timings need a quiet machine. Prints ratios measured side by side.
+bench: install
+	$(PY) bench/bench.py $(BENCH_ARGS)
