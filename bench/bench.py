@@ -290,9 +290,12 @@ def bench_pages():
                 parts[kind] += n
             total = sum(parts.values())
             big = max(by_url.items(), key=lambda kv: kv[1])
+            if os.environ.get("BENCH_ASSETS"):  # every response of the page, largest first
+                for url, n in sorted(by_url.items(), key=lambda kv: -kv[1]):
+                    print(f"  {n / 1e3:8.1f} KB  {url[len(base):]}", file=sys.stderr)
             rows.append(f"| {doc} | {total / 1e6:.2f} MB | {parts['html'] / 1e3:.0f} KB "
                         f"| {parts['img'] / 1e3:.0f} KB | {parts['fixed'] / 1e6:.2f} MB "
-                        f"| {big[0].rsplit('/', 1)[-1]} {big[1] / 1e6:.2f} MB "
+                        f"| {big[0].split('?')[0].rsplit('/', 1)[-1]} {big[1] / 1e6:.2f} MB "
                         f"| {_ok(total <= GOALS['page_mb'] * 1e6)} |")
         browser.close()
     print("\n".join(rows) + "\n", flush=True)

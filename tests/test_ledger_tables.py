@@ -48,3 +48,8 @@ def test_chapter_tables_marks_a_failing_claim():
         assert "(**FAILS**)" in text and "1 \\| 2" in text
     finally:
         del ledger.REGISTRY["test-false-claim-tables"]
+
+
+def test_chapter_docs_is_the_same_from_the_repository_root():
+    """The ledger page runs `chapter_docs(Path("."))`: at the root it must find chapters/ too."""
+    assert ledger.chapter_docs(CHAPTERS.parent) == ledger.chapter_docs(CHAPTERS)

@@ -205,13 +205,16 @@ def chapter_docs(folder) -> dict[str, str]:
     """Map each chapter number to its document name, from the files in *folder*.
 
     ``chapters/01_axes_and_layouts.ipynb`` gives ``{"01": "01_axes_and_layouts"}``; a chapter
-    still written as ``.md`` counts too.
+    still written as ``.md`` counts too. The repository root stands for its ``chapters/``, so
+    the ledger page gives the same output with its working directory at either.
     """
     from pathlib import Path
 
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is not a directory")
+    if (folder / "chapters").is_dir() and not any(folder.glob("[0-9]*_*.ipynb")):
+        folder = folder / "chapters"  # a kernel started at the repository root, not chapters/
     docs = {}
     for path in sorted(folder.iterdir()):
         number = path.stem.split("_", 1)[0]

@@ -271,3 +271,27 @@ def test_a_chapter_runs_in_jupyterlab(chromium, tmp_path):
         assert "error" not in kinds and "stderr" not in kinds, f"code cell {k}: {cell['outputs']}"
         assert _outputs(cell, subs) == _outputs(want, subs), (
             f"code cell {k}: re-run in JupyterLab, its outputs differ from the stored ones")
+
+
+def test_launch_buttons_and_download_open_the_chapter():
+    """Binder and Colab open the page's own notebook in the repository; the download is it."""
+    from bs4 import BeautifulSoup
+
+    from bookcheck import HTML, toc_files
+
+    assert (HTML / "index.html").is_file(), "no _build/html: run `make build-strict` first"
+    notebooks = [d for d in toc_files() if (ROOT / f"{d}.ipynb").is_file()]
+    assert notebooks
+    for doc in notebooks:
+        soup = BeautifulSoup((HTML / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+        hrefs = [a["href"] for a in soup.select("a[href]")]
+        binder = [h for h in hrefs if "mybinder.org/v2/gh/" in h]
+        colab = [h for h in hrefs if "colab.research.google.com/github/" in h]
+        assert binder and colab, f"{doc}: no Binder or Colab button"
+        assert binder[0].endswith(f"?urlpath=lab/tree/{doc}.ipynb"), binder[0]
+        assert colab[0].endswith(f"/blob/main/{doc}.ipynb"), colab[0]
+        download = [h for h in hrefs if h.endswith(f"_sources/{doc}.ipynb")]
+        assert download, f"{doc}: no .ipynb download"
+        got = (HTML / f"{doc}.html").parent.joinpath(download[0]).resolve()
+        assert got.read_bytes() == (ROOT / f"{doc}.ipynb").read_bytes(), (
+            f"{doc}: the downloaded notebook is not the repository's")
