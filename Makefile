@@ -18,7 +18,7 @@ CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
-.PHONY: help install book book-single test test-unit test-notebooks test-threads build-strict \
+.PHONY: help install lint book book-single test test-unit test-notebooks test-threads build-strict \
 	test-browser execute clean lab bench
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make book-single     build the whole book as one HTML page into _build/singlehtml"
 	@echo "make test            unit tests, nbval (strict) over every chapter, strict book build,"
 	@echo "                     and the browser test over every page (when Chromium is installed)"
+	@echo "make lint            ruff over src/ and tests/ (the first step of make test)"
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1 and with OMP_NUM_THREADS=2"
 	@echo "make execute         re-execute every chapter in place (for authors)"
@@ -53,6 +54,9 @@ book-single: install
 	$(VENV)/bin/jupyter-book build . --builder singlehtml --all
 	@echo "The single-page book: $(abspath _build/singlehtml/intro.html)"
 
+lint: install
+	$(VENV)/bin/ruff check src tests
+
 test-unit: install
 	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
 
@@ -73,7 +77,7 @@ test-browser: build-strict
 	$(PY) -m pytest -q tests/browser
 	@echo "Screenshots and contact sheet: $(abspath _build/screenshots)"
 
-test: test-unit test-notebooks build-strict
+test: lint test-unit test-notebooks build-strict
 	@if [ -n "$(CHROMIUM)" ]; then \
 	  $(PY) -m pytest -q tests/browser && \
 	  echo "Screenshots and contact sheet: $(abspath _build/screenshots)"; \

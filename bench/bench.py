@@ -79,7 +79,7 @@ def kernel_fns(case):
 def masked_fns():
     """(ours, plain): one training step (forward, backward) of each on a padded batch."""
     torch = _torch()
-    from normaxes.masked import MaskedBatchNorm1d
+    from normaxes.chapters.padding import MaskedBatchNorm1d
 
     B, T, F = MASKED_SHAPE
     g = torch.Generator().manual_seed(1)
@@ -203,7 +203,7 @@ def floor_notebook(nb: dict) -> dict:
         lines += [ast.get_source_segment(src, n) for n in tree.body
                   if isinstance(n, (ast.Import, ast.ImportFrom))]
     if keras:
-        lines.append("from normaxes import keras as _keras\n_ = _keras()")
+        lines.append("from normaxes import load_keras\n_ = load_keras()")
     source = "\n".join(dict.fromkeys(lines))
     return {"cells": [{"cell_type": "code", "execution_count": None, "id": "floor",
                        "metadata": {}, "outputs": [], "source": source}],
@@ -285,9 +285,10 @@ def bench_pages():
             cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
             urls, sizes = {}, {}
             cdp.on("Network.responseReceived",
-                   lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
+                   lambda e, urls=urls: urls.__setitem__(e["requestId"], e["response"]["url"]))
             cdp.on("Network.loadingFinished",
-                   lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
+                   lambda e, sizes=sizes: sizes.__setitem__(e["requestId"],
+                                                            e["encodedDataLength"]))
             page.goto(f"{base}{doc}.html", wait_until="load")
             page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
                           " ? MathJax.startup.promise.then(() => document.fonts.ready)"

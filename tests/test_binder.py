@@ -44,10 +44,10 @@ def _pins(path: Path, seen=None) -> dict[str, str]:
 
 
 def test_binder_installs_the_books_requirements_and_constraints():
-    refs = [l for l in _lines(BINDER / "requirements.txt") if l.startswith(("-r", "-c"))]
+    refs = [ln for ln in _lines(BINDER / "requirements.txt") if ln.startswith(("-r", "-c"))]
     assert refs == ["-r ../requirements.txt", "-r ../requirements-lab.txt", "-c ../constraints.txt"]
-    others = [l for l in _lines(BINDER / "requirements.txt")
-              if not l.startswith(("-r", "-c", "--extra-index-url"))]
+    others = [ln for ln in _lines(BINDER / "requirements.txt")
+              if not ln.startswith(("-r", "-c", "--extra-index-url"))]
     assert not others, f"binder/requirements.txt pins packages of its own: {others}"
 
 
@@ -63,7 +63,7 @@ def test_every_pin_agrees_with_constraints():
 
 
 def test_constraints_pin_each_package_once():
-    names = [_norm(PIN.match(l).group(1)) for l in _lines(ROOT / "constraints.txt")]
+    names = [_norm(PIN.match(ln).group(1)) for ln in _lines(ROOT / "constraints.txt")]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
 
 

@@ -26,7 +26,8 @@ def test_notebook_is_stored_executed_and_clean(path):
     assert code, "no code cells"
     for n, cell in enumerate(code, start=1):
         where = f"{path.name}, code cell {n}"
-        assert cell.get("execution_count") == n, f"{where}: execution count {cell.get('execution_count')}, not {n}: run `make execute`"
+        assert cell.get("execution_count") == n, (
+            f"{where}: execution count {cell.get('execution_count')}, not {n}: run `make execute`")
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error", f"{where}: stores an error"
             assert not (out["output_type"] == "stream" and out["name"] == "stderr"), (
@@ -38,10 +39,11 @@ def test_notebook_is_stored_executed_and_clean(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_install_cell_is_first_and_current(path):
-    """A chapter that has the install cell has it first, exactly as normaxes.book.firstcell writes it."""
+    """A chapter with the install cell has it first, as normaxes.book.firstcell writes it."""
     cells = json.loads(path.read_text())["cells"]
     marked = [k for k, c in enumerate(cells) if is_install_cell(c)]
     if not marked:
         pytest.skip("no install cell yet (python -m normaxes.book.firstcell adds it)")
     assert marked == [0], f"install cell at {marked}, must be the first cell and only once"
-    assert cells[0] == first_cell(), "install cell out of date: run python -m normaxes.book.firstcell"
+    assert cells[0] == first_cell(), (
+        "install cell out of date: run python -m normaxes.book.firstcell")

@@ -1,10 +1,11 @@
-"""Running statistics: our update rules against PyTorch's BatchNorm1d and Keras' BatchNormalization."""
+"""normaxes.running: our update rules against PyTorch's BatchNorm1d and Keras'
+BatchNormalization."""
 
 import numpy as np
 import pytest
 import torch
 
-from normaxes import keras, moments, to_numpy
+from normaxes import load_keras, moments, to_numpy
 from normaxes.running import running_update
 
 
@@ -25,7 +26,7 @@ def test_torch_convention_matches_batchnorm1d():
 
 
 def test_keras_convention_matches_batchnormalization():
-    k = keras()
+    k = load_keras()
     bn = k.layers.BatchNormalization()  # momentum 0.99, biased moving_variance
     rm, rv = np.zeros(5, np.float32), np.ones(5, np.float32)
     for x in _batches():

@@ -1,4 +1,5 @@
-"""normaxes.streaming: the causality checks, the cumulative norm, the reference ports, the figure."""
+"""normaxes.chapters.streaming: the causality checks, the cumulative norm, the reference ports,
+the figure."""
 
 import numpy as np
 import pytest
@@ -6,10 +7,21 @@ import torch
 import torch.nn.functional as F
 
 from normaxes import data, on_channels_first, shared_with, standardize
-from normaxes.streaming import (ACCUMULATE, asteroid_cum_ln, asteroid_cum_ln_0_6_0,
-                                asteroid_glob_ln, batch_leak, causal_frames, conv_tasnet_cln,
-                                cumulative_standardize, float32_error, future_leak,
-                                influence, long_sequence, prefix_mask)
+from normaxes.chapters.streaming import (
+    ACCUMULATE,
+    asteroid_cum_ln,
+    asteroid_cum_ln_0_6_0,
+    asteroid_glob_ln,
+    batch_leak,
+    causal_frames,
+    conv_tasnet_cln,
+    cumulative_standardize,
+    float32_error,
+    future_leak,
+    influence,
+    long_sequence,
+    prefix_mask,
+)
 
 X = data.sequence(B=3, T=10, F=6, seed=3)  # float32 [B, T, F]
 X64 = X.astype(np.float64)
@@ -131,7 +143,8 @@ def test_influence_is_the_statistics_set():
     (lambda: batch_leak(ln, torch.from_numpy(X), index=3), ["index", "B=3"]),
     (lambda: cln(X, accumulate="kahan"), ["accumulate", "'kahan'"]),
     (lambda: cln(X, eps=-1.0), ["eps"]),
-    (lambda: cumulative_standardize(X, "B T F", over="F", along="T"), ["along", "'T'", "not in over"]),
+    (lambda: cumulative_standardize(X, "B T F", over="F", along="T"),
+     ["along", "'T'", "not in over"]),
     (lambda: cumulative_standardize(X, "B T F", over="B T F", along="B F"), ["adjacent", "B F"]),
     (lambda: cumulative_standardize(X, "B T F", over="T F", along="H"), ["along", "'H'"]),
     (lambda: cumulative_standardize(X, "B T F", over="T F", along=""), ["along is empty"]),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .core import _is_torch, resolve
+from ._arrays import is_torch
+from .core import resolve
 
 __all__ = ["affine", "affine_shape"]
 
@@ -22,7 +23,7 @@ def affine_shape(layout: str, along, shape, **sizes) -> tuple[int, ...]:
 
 
 def affine(y, layout: str, along, weight, bias=None, **sizes):
-    """Scale and shift *y* with parameters that vary along the axes *along* and are shared elsewhere.
+    """Scale and shift *y* with parameters that vary along the axes *along*, shared elsewhere.
 
     *weight* and *bias* have the shape :func:`affine_shape` gives (or the same number of
     elements, e.g. a flat ``[G*C]`` vector for ``along="G C"``) and the kind of *y* (NumPy or
@@ -36,7 +37,7 @@ def affine(y, layout: str, along, weight, bias=None, **sizes):
         bshape[a] = spec.expanded_shape[a]
 
     def place(p, what):
-        if _is_torch(y) != _is_torch(p):
+        if is_torch(y) != is_torch(p):
             raise ValueError(f"{what} must be the same kind of array as y (NumPy or torch)")
         if tuple(p.shape) != want and prod(p.shape) != prod(want):
             raise ValueError(

@@ -15,14 +15,25 @@ from math import prod
 
 import numpy as np
 
-try:  # torch is a dependency of the book, but the primitive also runs on NumPy alone
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+from ._arrays import (
+    check_array,
+    check_mask,
+    check_nonnegative,
+    is_integer,
+    is_torch,
+    sqrt,
+    sum_keep,
+    where_zero,
+)
 
 __all__ = ["Spec", "parse_layout", "resolve", "standardize", "moments", "stat_groups",
            "shared_with"]
 
+# The layout language is einops' (names, parenthesised groups), but the parser is our own, on
+# purpose: einops is not a dependency. Its parser (einops.parsing.ParsedExpression) is internal API
+# and accepts what a layout must refuse ("...", anonymous axes "1", "()"), so its errors would not
+# name the axis at fault; einops.reduce computes the same statistics in another order of float
+# operations, so the stored outputs could move in the last digits. The pin was dropped (issue 9).
 _TOKEN = re.compile(r"\(|\)|[A-Za-z_][A-Za-z0-9_]*|\S")
 
 
@@ -45,8 +56,8 @@ def parse_layout(layout: str) -> tuple[tuple[str, ...], ...]:
                 raise ValueError(f"layout {layout!r}: ')' without a matching '('")
             if len(group) < 2:
                 raise ValueError(
-                    f"layout {layout!r}: a parenthesised group must split a dimension into at least "
-                    f"two named axes, got ({' '.join(group)})"
+                    f"layout {layout!r}: a parenthesised group must split a dimension into at "
+                    f"least two named axes, got ({' '.join(group)})"
                 )
             dims.append(tuple(group))
             group = None
@@ -121,10 +132,10 @@ def resolve(layout: str, shape, sizes: dict | None = None) -> Spec:
     for n, v in sizes.items():
         if n not in all_names:
             raise ValueError(f"size {n}={v!r} was given, but {n!r} is not an axis of {layout!r}")
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        if not is_integer(v) or v < 1:
             raise ValueError(f"size {n}={v!r} must be a positive integer")
     out: dict[str, int] = {}
-    for i, (names, d) in enumerate(zip(dims, shape)):
+    for i, (names, d) in enumerate(zip(dims, shape, strict=True)):
         if len(names) == 1:
             n = names[0]
             if n in sizes and sizes[n] != d:
@@ -158,43 +169,6 @@ def resolve(layout: str, shape, sizes: dict | None = None) -> Spec:
         for n in names:
             out[n] = int(sizes[n]) if n in sizes else d // known
     return Spec(layout=layout, dims=dims, shape=shape, sizes=out)
-
-
-def _is_torch(x) -> bool:
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
-def _check_array(x):
-    if _is_torch(x):
-        if not x.is_floating_point():
-            raise ValueError(f"x must hold floating-point numbers, got dtype {x.dtype}")
-    elif isinstance(x, np.ndarray):
-        if not np.issubdtype(x.dtype, np.floating):
-            raise ValueError(f"x must hold floating-point numbers, got dtype {x.dtype}")
-    else:
-        raise ValueError(f"x must be a NumPy array or a torch tensor, got {type(x).__name__}")
-
-
-def _check_mask(mask, x):
-    if _is_torch(x):
-        if not _is_torch(mask):
-            raise ValueError(
-                f"mask must be a torch tensor like x, got {type(mask).__name__}"
-            )
-        if mask.dtype != torch.bool:
-            raise ValueError(f"mask must be boolean (True marks real entries), got dtype {mask.dtype}")
-    else:
-        if not isinstance(mask, np.ndarray):
-            raise ValueError(f"mask must be a NumPy array like x, got {type(mask).__name__}")
-        if mask.dtype != np.bool_:
-            raise ValueError(f"mask must be boolean (True marks real entries), got dtype {mask.dtype}")
-    xs, ms = tuple(x.shape), tuple(mask.shape)
-    try:
-        ok = np.broadcast_shapes(ms, xs) == xs
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(f"mask of shape {ms} does not broadcast to x of shape {xs}")
 
 
 def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
@@ -237,35 +211,24 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
         standardize(x, "B T (G F)", over="T F", G=2)
     """
     xe, m, mean, var, _ = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes)
-    sqrt = torch.sqrt if _is_torch(x) else np.sqrt
     y = (xe - mean) / sqrt(var + eps)
     if m is not None:
-        y = _where(m, y)
+        y = where_zero(m, y)
     return y.reshape(x.shape)
 
 
-def _where(m, a):
-    """``a`` where ``m`` is True, else 0."""
-    if _is_torch(a):
-        return torch.where(m, a, torch.zeros((), dtype=a.dtype, device=a.device))
-    return np.where(m, a, a.dtype.type(0))
-
-
 def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
-    _check_array(x)
-    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps < 0:
-        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    check_array(x)
+    check_nonnegative("eps", eps)
     spec = resolve(layout, x.shape, sizes)
     axes = spec.axes(over)
     if mask is not None:
-        _check_mask(mask, x)
+        check_mask(mask, x)
     xe = x.reshape(spec.expanded_shape)
-    if _is_torch(x):
-        def total(a):
-            return a.sum(dim=axes, keepdim=True)
-    else:
-        def total(a):
-            return a.sum(axis=axes, keepdims=True)
+
+    def total(a):
+        return sum_keep(a, axes)
+
     if mask is None:
         m = None
         count = prod(spec.expanded_shape[a] for a in axes)
@@ -273,7 +236,7 @@ def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
         d = xe - mean
         var = total(d * d) / count
     else:
-        if _is_torch(x):
+        if is_torch(x):
             m = mask.to(x.device).expand(x.shape).reshape(spec.expanded_shape)
             count = total(m.to(x.dtype))
             safe = count.clamp(min=1)
@@ -281,8 +244,8 @@ def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
             m = np.broadcast_to(mask, x.shape).reshape(spec.expanded_shape)
             count = total(m.astype(x.dtype))
             safe = np.maximum(count, 1)
-        mean = total(_where(m, xe)) / safe
-        d = _where(m, xe - mean)
+        mean = total(where_zero(m, xe)) / safe
+        d = where_zero(m, xe - mean)
         var = total(d * d) / safe
     return xe, m, mean, var, count
 

@@ -23,7 +23,8 @@ def tiny_sequence(dtype=np.float64) -> np.ndarray:
 
 
 def tiny_image(dtype=np.float64) -> np.ndarray:
-    """The book's worked image batch ``[N, C, H, W] = [2, 2, 2, 2]``: small integers to check by hand."""
+    """The book's worked image batch ``[N, C, H, W] = [2, 2, 2, 2]``: small integers to check by
+    hand."""
     return np.array(TINY_IMAGE, dtype=dtype)
 
 

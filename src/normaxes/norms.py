@@ -60,5 +60,6 @@ def norm(short: str, layout: str = SEQUENCE) -> NormSpec:
 
 
 def apply(short: str, x, layout: str = SEQUENCE, **kw):
-    """Apply norm *short* on *layout* to *x*; keyword arguments go to :func:`~normaxes.standardize`."""
+    """Apply norm *short* on *layout* to *x*; keyword arguments go to
+    :func:`~normaxes.standardize`."""
     return norm(short, layout)(x, **kw)

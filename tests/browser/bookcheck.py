@@ -15,8 +15,8 @@ import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.request import urlopen
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
+from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"

@@ -1,11 +1,10 @@
 """Lighter pages (issue 18): what a chapter page loads, and that the theme's icons still draw.
 
 The book serves MathJax as TeX input + CHTML output only and no `fontawesome.js`
-(normaxes.sphinxext); the theme's stylesheet draws the icons from Font Awesome's web fonts.
+(normaxes.book.sphinxext); the theme's stylesheet draws the icons from Font Awesome's web fonts.
 """
 
 import pytest
-
 from bookcheck import HTML, open_page, serve
 from test_book import browser, page  # noqa: F401  (fixtures)
 

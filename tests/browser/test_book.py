@@ -9,9 +9,20 @@ import re
 import shutil
 
 import pytest
-
-from bookcheck import (CHROMIUM_ARGS, HTML, SHOTS, LinkChecker, check_facts, chromium_path,
-                       contact_sheet, open_page, pages, search_finds, serve, toc_files)
+from bookcheck import (
+    CHROMIUM_ARGS,
+    HTML,
+    SHOTS,
+    LinkChecker,
+    check_facts,
+    chromium_path,
+    contact_sheet,
+    open_page,
+    pages,
+    search_finds,
+    serve,
+    toc_files,
+)
 
 PAGES = pages(HTML) if HTML.is_dir() else []
 

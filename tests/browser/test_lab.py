@@ -29,7 +29,6 @@ from urllib.error import URLError
 from urllib.request import Request, urlopen
 
 import pytest
-
 from bookcheck import CHROMIUM_ARGS, ROOT, chromium_path
 
 CHAPTER = "chapters/01_axes_and_layouts.ipynb"  # the chapter that carries the install cell
@@ -265,7 +264,7 @@ def test_a_chapter_runs_in_jupyterlab(chromium, tmp_path):
     code = [c for c in ran["cells"] if c["cell_type"] == "code"]
     ref = [c for c in stored["cells"] if c["cell_type"] == "code"]
     assert len(code) == len(ref)
-    for k, (cell, want) in enumerate(zip(code, ref), start=1):
+    for k, (cell, want) in enumerate(zip(code, ref, strict=True), start=1):
         assert cell.get("execution_count"), f"code cell {k} did not run"
         kinds = [kind for kind, _ in _outputs(cell, subs)]
         assert "error" not in kinds and "stderr" not in kinds, f"code cell {k}: {cell['outputs']}"
@@ -275,9 +274,8 @@ def test_a_chapter_runs_in_jupyterlab(chromium, tmp_path):
 
 def test_launch_buttons_and_download_open_the_chapter():
     """Binder and Colab open the page's own notebook in the repository; the download is it."""
-    from bs4 import BeautifulSoup
-
     from bookcheck import HTML, toc_files
+    from bs4 import BeautifulSoup
 
     assert (HTML / "index.html").is_file(), "no _build/html: run `make build-strict` first"
     notebooks = [d for d in toc_files() if (ROOT / f"{d}.ipynb").is_file()]

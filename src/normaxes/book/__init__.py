@@ -1,1 +1,2 @@
-"""Book machinery: what builds, checks and ships the book, not what its chapters teach."""
+"""The book's machinery: the claims ledger, the cube figures, the one table helper, and the Sphinx
+extension the build loads. Chapters use it; nothing in the public core depends on it."""

@@ -1,1 +1,2 @@
-"""The book's claims, one module per chapter; :mod:`normaxes.ledger` imports every module here."""
+"""The book's claims, one module per chapter; :mod:`normaxes.book.ledger` imports every module
+here."""

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import NORMS, data, standardize
-from ..ledger import claim
+from ..book.ledger import claim
 
 CH = "01"
 

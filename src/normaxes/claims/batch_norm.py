@@ -5,8 +5,8 @@ layout does."""
 import numpy as np
 import torch
 
-from .. import data, keras, moments, on_channels_first, standardize, to_numpy
-from ..ledger import claim
+from .. import data, load_keras, moments, on_channels_first, standardize, to_numpy
+from ..book.ledger import claim
 from ..running import running_update
 
 CH = "02"
@@ -35,7 +35,7 @@ def _():
        right="BatchNormalization()(x, training=True)")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
-    bn = keras().layers.BatchNormalization()  # axis=-1: one statistic per feature F
+    bn = load_keras().layers.BatchNormalization()  # axis=-1: one statistic per feature F
     return standardize(x, "B T F", over="B T", eps=1e-3), bn(x, training=True)
 
 
@@ -50,7 +50,7 @@ def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
     with torch.no_grad():
         ref = on_channels_first(torch.nn.BatchNorm1d(8), x)  # eps = 1e-5
-    return keras().layers.BatchNormalization()(x, training=True), ref  # eps = 1e-3
+    return load_keras().layers.BatchNormalization()(x, training=True), ref  # eps = 1e-3
 
 
 @claim("bn2d-img-torch", chapter=CH, layout="[N,C,H,W]",
@@ -71,7 +71,7 @@ def _():
        right="BatchNormalization(axis=1)(x, training=True)")
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, C, H, W]
-    bn = keras().layers.BatchNormalization(axis=1)  # C is axis 1
+    bn = load_keras().layers.BatchNormalization(axis=1)  # C is axis 1
     return standardize(x, "N C H W", over="N H W", eps=1e-3), bn(x, training=True)
 
 
@@ -83,7 +83,7 @@ def _():
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=12)  # [N, C, H, W]
     x = torch.from_numpy(x).permute(0, 2, 3, 1)  # [N, H, W, C]
-    bn = keras().layers.BatchNormalization()  # axis=-1 is C here
+    bn = load_keras().layers.BatchNormalization()  # axis=-1 is C here
     return standardize(x, "N H W C", over="N H W", eps=1e-3), bn(x, training=True)
 
 
@@ -121,7 +121,7 @@ def _():
        right="BatchNormalization()(x, training=True), x in [N,C,H,W]")
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, C, H, W]
-    bn = keras().layers.BatchNormalization()  # axis=-1 is W here
+    bn = load_keras().layers.BatchNormalization()  # axis=-1 is W here
     return standardize(x, "N C H W", over="N C H", eps=1e-3), bn(x, training=True)
 
 
@@ -133,7 +133,7 @@ def _():
        right='standardize over "N H W", eps=1e-3')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, C, H, W]
-    wrong = keras().layers.BatchNormalization()(x, training=True)  # per column W
+    wrong = load_keras().layers.BatchNormalization()(x, training=True)  # per column W
     return wrong, standardize(x, "N C H W", over="N H W", eps=1e-3)  # per channel C
 
 
@@ -202,7 +202,7 @@ def _():
        right="biased variance")
 def _():
     x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: m = B·T = 10
-    bn = keras().layers.BatchNormalization(momentum=0.0)  # keeps only the new
+    bn = load_keras().layers.BatchNormalization(momentum=0.0)  # keeps only the new
     bn(torch.from_numpy(x), training=True)
     _, var, _ = moments(x, "B T F", over="B T")  # biased variance per feature
     return bn.moving_variance, var.ravel()
@@ -216,7 +216,7 @@ def _():
        right="m/(m-1) · biased variance")
 def _():
     x = data.sequence(B=2, T=5, F=8, seed=13)  # a small batch: m = B·T = 10
-    bn = keras().layers.BatchNormalization(momentum=0.0)
+    bn = load_keras().layers.BatchNormalization(momentum=0.0)
     bn(torch.from_numpy(x), training=True)
     _, var, m = moments(x, "B T F", over="B T")
     return bn.moving_variance, var.ravel() * m / (m - 1)
@@ -229,7 +229,7 @@ def _():
        right="BatchNormalization(momentum=0.9) moving_mean")
 def _():
     bn_torch = torch.nn.BatchNorm1d(8, momentum=0.1)  # new batch weighs 0.1
-    bn_keras = keras().layers.BatchNormalization(momentum=0.9)  # old value: 0.9
+    bn_keras = load_keras().layers.BatchNormalization(momentum=0.9)  # old value: 0.9
     for seed in (21, 22, 23):  # three training batches [B, T, F]
         x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=seed))
         with torch.no_grad():
@@ -262,7 +262,7 @@ def _():
        left='running_update(..., momentum=0.99, convention="keras")',
        right="BatchNormalization moving_mean, moving_variance")
 def _():
-    bn = keras().layers.BatchNormalization()  # moving_mean 0, moving_variance 1
+    bn = load_keras().layers.BatchNormalization()  # moving_mean 0, moving_variance 1
     mean, var = np.zeros(8, np.float32), np.ones(8, np.float32)
     for seed in (21, 22, 23):  # three training batches [B, T, F]
         x = data.sequence(B=4, T=20, F=8, seed=seed)
@@ -295,7 +295,7 @@ def _():
        left='running_update(..., momentum=0.99, convention="keras")',
        right="BatchNormalization(axis=1) moving_mean, moving_variance")
 def _():
-    bn = keras().layers.BatchNormalization(axis=1)
+    bn = load_keras().layers.BatchNormalization(axis=1)
     mean, var = np.zeros(6, np.float32), np.ones(6, np.float32)
     for seed in (21, 22, 23):  # three training batches [N, C, H, W]
         x = data.images(N=4, C=6, H=5, W=5, seed=seed)
@@ -335,7 +335,7 @@ def _():
        left="(x - mean) / sqrt(var + eps), ours",
        right="BatchNormalization, training=False")
 def _():
-    bn = keras().layers.BatchNormalization()
+    bn = load_keras().layers.BatchNormalization()
     mean, var = np.zeros(8, np.float32), np.ones(8, np.float32)
     for seed in (21, 22, 23):  # three training steps
         x = data.sequence(B=4, T=20, F=8, seed=seed)
@@ -371,7 +371,7 @@ def _():
        left="(x - mean) / sqrt(var + eps), ours",
        right="BatchNormalization(axis=1), training=False")
 def _():
-    bn = keras().layers.BatchNormalization(axis=1)
+    bn = load_keras().layers.BatchNormalization(axis=1)
     # one value per channel, shaped [C, 1, 1] to broadcast over H and W
     mean, var = np.zeros((6, 1, 1), np.float32), np.ones((6, 1, 1), np.float32)
     for seed in (21, 22, 23):  # three training steps

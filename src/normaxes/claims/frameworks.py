@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import torch
 
-from .. import data, keras, standardize
-from ..ledger import claim
+from .. import data, load_keras, standardize
+from ..book.ledger import claim
 
 CH = "06"
 
@@ -21,7 +21,7 @@ def _last(img):
        left="BatchNormalization()(x, training=True)", right='standardize over "B T"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
-    bn = keras().layers.BatchNormalization()  # axis=-1: the feature axis is last
+    bn = load_keras().layers.BatchNormalization()  # axis=-1: the feature axis is last
     return bn(x, training=True), standardize(x, "B T F", over="B T", eps=bn.epsilon)
 
 
@@ -31,7 +31,7 @@ def _():
        left="BatchNormalization()(x, training=True)", right='standardize "N H W C" over "N H W"')
 def _():
     x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
-    bn = keras().layers.BatchNormalization()
+    bn = load_keras().layers.BatchNormalization()
     return bn(x, training=True), standardize(x, "N H W C", over="N H W", eps=bn.epsilon)
 
 
@@ -40,7 +40,7 @@ def _():
        left="LayerNormalization()(x)", right='standardize over "F"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
-    ln = keras().layers.LayerNormalization()  # axis=-1
+    ln = load_keras().layers.LayerNormalization()  # axis=-1
     return ln(x), standardize(x, "B T F", over="F", eps=ln.epsilon)
 
 
@@ -50,7 +50,7 @@ def _():
        left="LayerNormalization()(x)", right='standardize "N H W C" over "C"')
 def _():
     x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
-    ln = keras().layers.LayerNormalization()  # axis=-1: the last axis only
+    ln = load_keras().layers.LayerNormalization()  # axis=-1: the last axis only
     return ln(x), standardize(x, "N H W C", over="C", eps=ln.epsilon)
 
 
@@ -60,7 +60,7 @@ def _():
        left="LayerNormalization(axis=[1, 2, 3])(x)", right='standardize "N H W C" over "H W C"')
 def _():
     x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
-    ln = keras().layers.LayerNormalization(axis=[1, 2, 3])  # all but the batch axis
+    ln = load_keras().layers.LayerNormalization(axis=[1, 2, 3])  # all but the batch axis
     return ln(x), standardize(x, "N H W C", over="H W C", eps=ln.epsilon)
 
 
@@ -70,7 +70,7 @@ def _():
        left="GroupNormalization()(x)", right='standardize "B T (G F)" over "T F", G=32')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=10, F=64, seed=13))  # [B, T, F], F = 64
-    gn = keras().layers.GroupNormalization()  # groups=32
+    gn = load_keras().layers.GroupNormalization()  # groups=32
     return gn(x), standardize(x, "B T (G F)", over="T F", G=gn.groups, eps=gn.epsilon)
 
 
@@ -80,7 +80,7 @@ def _():
        left="GroupNormalization(groups=-1)(x)", right='standardize over "T"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
-    gn = keras().layers.GroupNormalization(groups=-1)  # as many groups as features
+    gn = load_keras().layers.GroupNormalization(groups=-1)  # as many groups as features
     return gn(x), standardize(x, "B T F", over="T", eps=gn.epsilon)
 
 
@@ -90,7 +90,7 @@ def _():
        left="GroupNormalization(groups=-1)(x)", right='standardize "N H W C" over "H W"')
 def _():
     x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
-    gn = keras().layers.GroupNormalization(groups=-1)
+    gn = load_keras().layers.GroupNormalization(groups=-1)
     return gn(x), standardize(x, "N H W C", over="H W", eps=gn.epsilon)
 
 
@@ -101,7 +101,7 @@ def _():
        right='standardize "N C H W" over "N C H"')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=7, seed=12))  # [N, C, H, W]
-    bn = keras().layers.BatchNormalization()  # axis=-1 is W here: x is not moved
+    bn = load_keras().layers.BatchNormalization()  # axis=-1 is W here: x is not moved
     return bn(x, training=True), standardize(x, "N C H W", over="N C H", eps=bn.epsilon)
 
 
@@ -160,4 +160,4 @@ def _():
     # loudness swinging by 60 dB: some frames have a variance near 1e-3
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, spread_db=60, seed=15))
     with torch.no_grad():
-        return torch.nn.LayerNorm(8)(x), keras().layers.LayerNormalization()(x)
+        return torch.nn.LayerNorm(8)(x), load_keras().layers.LayerNormalization()(x)

@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data, keras, on_channels_first, standardize
-from ..gn1ln import fit_per_channel
-from ..ledger import claim
+from .. import data, load_keras, on_channels_first, standardize
+from ..book.ledger import claim
+from ..chapters.gn_vs_ln import fit_per_channel
 
 CH = "05"
 
@@ -42,7 +42,7 @@ def _():
        left="GroupNormalization(groups=1, axis=1, epsilon=1e-5)",
        right="LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)")
 def _():
-    K = keras()
+    K = load_keras()
     x = data.images(N=4, C=6, H=5, W=5, seed=7)  # [N, C, H, W]
     # Keras' default epsilon is 1e-3, torch's 1e-5: set both layers to 1e-5
     gn = K.layers.GroupNormalization(groups=1, axis=1, epsilon=1e-5)
@@ -72,7 +72,7 @@ def _():
        left="GroupNormalization(groups=1, axis=1), random gamma, beta",
        right="LayerNormalization(axis=[1, 2, 3]), GN's gamma, beta broadcast")
 def _():
-    K = keras()
+    K = load_keras()
     K.utils.set_random_seed(0)
     x = data.images(N=4, C=6, H=5, W=5, seed=7)  # [N, C, H, W]
     gn = K.layers.GroupNormalization(groups=1, axis=1, epsilon=1e-5,
@@ -121,7 +121,7 @@ def _():
        left="GroupNormalization(groups=1, epsilon=1e-5)",
        right="LayerNormalization(axis=[1, 2], epsilon=1e-5)")
 def _():
-    K = keras()
+    K = load_keras()
     x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]: features last, as Keras wants
     gn = K.layers.GroupNormalization(groups=1, epsilon=1e-5)
     ln = K.layers.LayerNormalization(axis=[1, 2], epsilon=1e-5)
@@ -145,7 +145,7 @@ def _():
                  "standardize over \"T F\".",
        left="GroupNormalization(groups=1, epsilon=1e-5)", right='standardize over "T F"')
 def _():
-    K = keras()
+    K = load_keras()
     x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
     gn = K.layers.GroupNormalization(groups=1, epsilon=1e-5)
     return gn(x), standardize(x, "B T F", over="T F")
@@ -157,7 +157,7 @@ def _():
        left="GroupNormalization(groups=1, epsilon=1e-5)",
        right="LayerNormalization(epsilon=1e-5)")
 def _():
-    K = keras()
+    K = load_keras()
     x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
     gn = K.layers.GroupNormalization(groups=1, epsilon=1e-5)
     ln = K.layers.LayerNormalization(epsilon=1e-5)
@@ -199,7 +199,7 @@ def _():
        left="GroupNormalization(groups=1, axis=1) on x.reshape(B*T, F, 1, 1)",
        right="LayerNormalization() on x")
 def _():
-    K = keras()
+    K = load_keras()
     x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
     gn = K.layers.GroupNormalization(groups=1, axis=1, epsilon=1e-5)
     ln = K.layers.LayerNormalization(epsilon=1e-5)
@@ -226,7 +226,7 @@ def _():
        left="GroupNormalization(groups=1, epsilon=1e-5)",
        right="LayerNormalization(epsilon=1e-5)")
 def _():
-    K = keras()
+    K = load_keras()
     x = data.images(N=4, C=6, H=5, W=5, seed=7).transpose(0, 2, 3, 1)  # [N, H, W, C]
     x = np.ascontiguousarray(x)
     gn = K.layers.GroupNormalization(groups=1, epsilon=1e-5)  # axis=-1: C, last

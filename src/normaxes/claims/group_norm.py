@@ -4,8 +4,8 @@ layers."""
 import numpy as np
 import torch
 
-from .. import affine, data, keras, on_channels_first, standardize
-from ..ledger import claim
+from .. import affine, data, load_keras, on_channels_first, standardize
+from ..book.ledger import claim
 
 CH = "04"
 
@@ -74,7 +74,7 @@ def _():
        right='standardize "B T (G F)" over "T F"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=42))  # [B, T, F]
-    ref = keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(x)  # no transpose
+    ref = load_keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(x)  # no transpose
     return standardize(x, "B T (G F)", over="T F", G=2), ref
 
 
@@ -112,7 +112,7 @@ def _():
        right='standardize "B T (G F)" over "T F" on x + 1000, float64')
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=48) + np.float32(1000)  # float32, mean ~1000
-    ref = keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(torch.from_numpy(x))
+    ref = load_keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(torch.from_numpy(x))
     exact = standardize(x.astype(np.float64), "B T (G F)", over="T F", G=2)
     return ref, exact
 
@@ -130,7 +130,7 @@ def _():
     var = (xg ** 2).mean(dim=(1, 3), keepdim=True) - mean ** 2  # E[x²] − E[x]²
     inv = torch.rsqrt(var + 1e-5)
     by_hand = (xg * inv + (-mean * inv)).reshape(4, 50, 8)  # Keras' last step
-    ref = keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(torch.from_numpy(x))
+    ref = load_keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(torch.from_numpy(x))
     return by_hand, ref
 
 
@@ -154,7 +154,7 @@ def _():
        right='standardize "N (G C) H W" over "C H W"')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=43))  # [N, C, H, W]
-    ref = keras().layers.GroupNormalization(groups=3, axis=1, epsilon=1e-5)(x)
+    ref = load_keras().layers.GroupNormalization(groups=3, axis=1, epsilon=1e-5)(x)
     return standardize(x, "N (G C) H W", over="C H W", G=3), ref
 
 
@@ -166,7 +166,7 @@ def _():
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=43))  # [N, C, H, W]
     x_last = x.permute(0, 2, 3, 1).contiguous()  # [N, H, W, C]
-    ref = keras().layers.GroupNormalization(groups=3, epsilon=1e-5)(x_last)  # axis=-1
+    ref = load_keras().layers.GroupNormalization(groups=3, epsilon=1e-5)(x_last)  # axis=-1
     return standardize(x_last, "N H W (G C)", over="H W C", G=3), ref
 
 
@@ -191,7 +191,7 @@ def _():
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=44))  # [B, T, F]
     # groups=-1: as many groups as features, F
-    ref = keras().layers.GroupNormalization(groups=-1, epsilon=1e-5)(x)
+    ref = load_keras().layers.GroupNormalization(groups=-1, epsilon=1e-5)(x)
     return standardize(x, "B T F", over="T"), ref
 
 
@@ -225,7 +225,7 @@ def _():
        right='standardize "N C H W" over "H W"')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=45))  # [N, C, H, W]
-    ref = keras().layers.GroupNormalization(groups=-1, axis=1, epsilon=1e-5)(x)
+    ref = load_keras().layers.GroupNormalization(groups=-1, axis=1, epsilon=1e-5)(x)
     return standardize(x, "N C H W", over="H W"), ref
 
 
@@ -287,7 +287,7 @@ def _():
        right='affine(standardize(...), "B T F", along="F")')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=47))  # [B, T, F]
-    layer = keras().layers.GroupNormalization(groups=2, epsilon=1e-5)
+    layer = load_keras().layers.GroupNormalization(groups=2, epsilon=1e-5)
     layer.build(x.shape)
     rng = np.random.default_rng(47)
     gamma, beta = rng.normal(1, 0.5, 8), rng.normal(0, 0.5, 8)  # one value per feature

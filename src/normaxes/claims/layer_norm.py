@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from .. import affine, data, standardize
-from ..frameworks import keras
-from ..ledger import claim
+from ..book.ledger import claim
+from ..interop import load_keras
 
 CH = "03"
 
@@ -29,7 +29,7 @@ def _():
        left='standardize over "F", eps=1e-3', right="keras.layers.LayerNormalization()")
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
-    ref = keras().layers.LayerNormalization()(x)  # the defaults: axis=-1, epsilon=1e-3
+    ref = load_keras().layers.LayerNormalization()(x)  # the defaults: axis=-1, epsilon=1e-3
     return standardize(x, "B T F", over="F", eps=1e-3), ref
 
 
@@ -51,7 +51,7 @@ def _():
        right="keras LayerNormalization(axis=[1, 2])")
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
-    ref = keras().layers.LayerNormalization(axis=[1, 2])(x)
+    ref = load_keras().layers.LayerNormalization(axis=[1, 2])(x)
     return standardize(x, "B T F", over="T F", eps=1e-3), ref
 
 
@@ -72,7 +72,7 @@ def _():
     x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]; quiet frames: small variance
     with torch.no_grad():
         ref = torch.nn.LayerNorm(8)(torch.from_numpy(x))
-    return keras().layers.LayerNormalization()(x), ref
+    return load_keras().layers.LayerNormalization()(x), ref
 
 
 @claim("ln-eps-matched-keras-torch", chapter=CH, layout="[B,T,F]",
@@ -83,7 +83,7 @@ def _():
        right="nn.LayerNorm(F); nn.LayerNorm(F, eps=1e-3)")
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=8)  # [B, T, F]
-    LN = keras().layers.LayerNormalization
+    LN = load_keras().layers.LayerNormalization
     keras_side = [LN(epsilon=1e-5)(x), LN()(x)]  # Keras' default epsilon is 1e-3
     with torch.no_grad():
         t = torch.from_numpy(x)
@@ -111,7 +111,7 @@ def _():
        right="keras LayerNormalization(axis=[1, 2, 3])")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=8)  # [N, C, H, W]
-    ref = keras().layers.LayerNormalization(axis=[1, 2, 3])(x)
+    ref = load_keras().layers.LayerNormalization(axis=[1, 2, 3])(x)
     return standardize(x, "N C H W", over="C H W", eps=1e-3), ref
 
 
@@ -124,7 +124,7 @@ def _():
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=8)  # [N, C, H, W]
     x_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # [N, H, W, C]
-    ln = keras().layers.LayerNormalization(axis=[-3, -2, -1])
+    ln = load_keras().layers.LayerNormalization(axis=[-3, -2, -1])
     ref = ln(x_last).permute(0, 3, 1, 2)  # back to [N, C, H, W]
     return standardize(x, "N C H W", over="C H W", eps=1e-3), ref
 
@@ -150,7 +150,7 @@ def _():
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=6).transpose(0, 2, 3, 1)  # [N, H, W, C]
     x = np.ascontiguousarray(x)
-    ref = keras().layers.LayerNormalization()(x)  # axis=-1: C
+    ref = load_keras().layers.LayerNormalization()(x)  # axis=-1: C
     return standardize(x, "N H W C", over="C", eps=1e-3), ref
 
 
@@ -190,7 +190,7 @@ def _():
        right="keras LayerNormalization(axis=[1, 2, 3])")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=8)  # [N, C, H, W]
-    ln = keras().layers.LayerNormalization(axis=[1, 2, 3])
+    ln = load_keras().layers.LayerNormalization(axis=[1, 2, 3])
     ln.build(x.shape)
     rng = np.random.default_rng(0)
     gamma, beta = (rng.normal(size=(6, 5, 5)).astype(np.float32) for _ in range(2))

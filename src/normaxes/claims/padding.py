@@ -4,11 +4,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import data, keras, moments, on_channels_first, standardize, to_numpy
-from ..ledger import claim
-from ..masked import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches, real_frames
+from .. import data, load_keras, moments, on_channels_first, standardize, to_numpy
+from ..book.ledger import claim
+from ..chapters.padding import (
+    MaskedBatchNorm1d,
+    TinyFeatureEncoder,
+    pad_images,
+    pad_sequences,
+    padded_batches,
+    padded_pair,
+    real_frames,
+    toy_waveform,
+)
 from ..running import running_update
-from ..wavenc import TinyFeatureEncoder, padded_pair, toy_waveform
 
 CH = "07"
 
@@ -143,7 +151,8 @@ def _():
 # --- Keras: BatchNormalization takes a mask, GroupNormalization passes it on ---------------------
 
 def _keras_batch():
-    """Sequences a and b in float32 (Keras' default), zero-padded, and the mask [B, T] Keras wants."""
+    """Sequences a and b in float32 (Keras' default), zero-padded, and the mask [B, T] Keras
+    wants."""
     a, b = _two_sequences()
     x, mask = pad_sequences([a.float(), b.float()])
     return x.numpy(), mask.numpy()
@@ -156,7 +165,7 @@ def _keras_batch():
        right='standardize over "B T", mask, eps=1e-3')
 def _():
     x, mask = _keras_batch()
-    bn = keras().layers.BatchNormalization()  # epsilon 1e-3
+    bn = load_keras().layers.BatchNormalization()  # epsilon 1e-3
     y = bn(x, training=True, mask=mask[..., 0])
     ours = standardize(x, "B T F", over="B T", eps=1e-3, mask=mask)
     return real_frames(to_numpy(y), mask), real_frames(ours, mask)
@@ -169,7 +178,7 @@ def _():
        right='running_update(..., convention="keras", mask=mask)')
 def _():
     x, mask = _keras_batch()
-    bn = keras().layers.BatchNormalization()
+    bn = load_keras().layers.BatchNormalization()
     bn(x, training=True, mask=mask[..., 0])
     init = np.zeros(8, np.float32), np.ones(8, np.float32)  # Keras' initial moving stats
     ours = running_update(*init, x, "B T F", "B T", momentum=0.99, convention="keras",
@@ -185,7 +194,7 @@ def _():
        right='standardize "B T (G F)" over "T F", G=2, eps=1e-3, no mask')
 def _():
     x, _ = _keras_batch()
-    k = keras()
+    k = load_keras()
     inp = k.Input(x.shape[1:])
     model = k.Model(inp, k.layers.GroupNormalization(groups=2)(k.layers.Masking(0.0)(inp)))
     return to_numpy(model(x)), standardize(x, "B T (G F)", over="T F", G=2, eps=1e-3)
@@ -198,7 +207,7 @@ def _():
        right='standardize over "B T", mask, eps=1e-3')
 def _():
     x, mask = _keras_batch()
-    k = keras()
+    k = load_keras()
     inp = k.Input(x.shape[1:])
     model = k.Model(inp, k.layers.BatchNormalization()(k.layers.Masking(0.0)(inp)))
     y = to_numpy(model(x, training=True))
@@ -358,7 +367,8 @@ def _():
 # --- images of different sizes -------------------------------------------------------------------
 
 def _two_images():
-    """Images of 5 x 5 and 3 x 4 pixels, C = 6, padded into [2, 6, 5, 5] with a mask [2, 1, 5, 5]."""
+    """Images of 5 x 5 and 3 x 4 pixels, C = 6, padded into [2, 6, 5, 5] with a mask
+    [2, 1, 5, 5]."""
     big = data.images(N=1, C=6, H=5, W=5, seed=14, dtype=np.float64)[0]
     small = data.images(N=1, C=6, H=3, W=4, seed=15, dtype=np.float64)[0]
     x, mask = pad_images([small, big])

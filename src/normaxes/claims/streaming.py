@@ -4,11 +4,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import data, keras, on_channels_first, standardize
-from ..ledger import claim
-from ..streaming import (asteroid_cum_ln, asteroid_cum_ln_0_6_0, asteroid_glob_ln, batch_leak,
-                         conv_tasnet_cln, cumulative_standardize, future_leak,
-                         long_sequence, prefix_mask)
+from .. import data, load_keras, on_channels_first, standardize
+from ..book.ledger import claim
+from ..chapters.streaming import (
+    asteroid_cum_ln,
+    asteroid_cum_ln_0_6_0,
+    asteroid_glob_ln,
+    batch_leak,
+    conv_tasnet_cln,
+    cumulative_standardize,
+    future_leak,
+    long_sequence,
+    prefix_mask,
+)
 
 CH = "08"
 
@@ -23,7 +31,7 @@ def _cln(x, eps=1e-5, **kw):
     return cumulative_standardize(x, "B T F", over="T F", along="T", eps=eps, **kw)
 
 
-# --- causality, measured by perturbing the future ---------------------------------------------------
+# --- causality, measured by perturbing the future -------------------------------------------------
 
 @claim("ln-seq-causal", chapter=CH, layout="[B,T,F]",
        statement="Layer Norm per frame is causal: perturbing the frames after t leaves the "
@@ -194,7 +202,8 @@ def _():
 
 @claim("gln-equals-standardize-tf", chapter=CH, layout="[B,T,F]",
        statement="gLN without its affine step is standardize over T and F.",
-       left='standardize(x, "B T F", over="T F", eps=1e-8)', right="asteroid_glob_ln, gamma 1, beta 0")
+       left='standardize(x, "B T F", over="T F", eps=1e-8)',
+       right="asteroid_glob_ln, gamma 1, beta 0")
 def _():
     x = _seq()
     ref = on_channels_first(lambda u: asteroid_glob_ln(u, torch.ones(8), torch.zeros(8)), x)
@@ -208,7 +217,7 @@ def _():
        right="asteroid_glob_ln on [B,F,T]")
 def _():
     x, (gamma, beta) = _seq(), _gain_bias()
-    gn = keras().layers.GroupNormalization(groups=1, epsilon=1e-8)
+    gn = load_keras().layers.GroupNormalization(groups=1, epsilon=1e-8)
     gn.build(x.shape)
     gn.gamma.assign(gamma.numpy()), gn.beta.assign(beta.numpy())  # per-feature gain, bias
     ref = on_channels_first(lambda u: asteroid_glob_ln(u, gamma, beta), x)
@@ -221,13 +230,13 @@ def _():
        left="keras.layers.GroupNormalization(groups=1)", right="asteroid_glob_ln, eps 1e-8")
 def _():
     x = 0.01 * _seq()  # variance about 1e-3: as large as Keras's default eps
-    k = keras()
+    k = load_keras()
     ours = k.layers.GroupNormalization(groups=1)(x)
     ref = on_channels_first(lambda u: asteroid_glob_ln(u, torch.ones(8), torch.zeros(8)), x)
     return ours, ref
 
 
-# --- long sequences in float32 ---------------------------------------------------------------------
+# --- long sequences in float32 --------------------------------------------------------------------
 
 @claim("cln-float32-naive-drifts", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=1e-3,
        statement="On 10^6 frames with mean 10, the cumulative layer norm with float32 running "
@@ -254,7 +263,8 @@ def _():
                  "float64, the result cast back) gives the float64 result rounded to float32 "
                  "(within "
                  "1e-6, about one float32 step) on the same 10^6 frames.",
-       left="cumulative_standardize, float32 input, accumulate='float64'", right="the same in float64")
+       left="cumulative_standardize, float32 input, accumulate='float64'",
+       right="the same in float64")
 def _():
     x = long_sequence(10**6)
     ref = _cln(x.astype(np.float64), accumulate="shifted").astype(np.float32)

@@ -16,11 +16,12 @@ from itertools import combinations
 
 import numpy as np
 
-from .core import _is_torch, moments, parse_layout, resolve, standardize
-from .frameworks import to_numpy
+from .._arrays import transpose
+from ..core import moments, parse_layout, resolve, standardize
+from ..interop import to_numpy
 
 __all__ = ["axis_subsets", "find_over", "permute", "apply_in", "read_over", "Outcome", "attempt",
-           "defaults", "running_rule", "markdown_table"]
+           "defaults", "running_rule"]
 
 
 def axis_subsets(layout: str) -> list[str]:
@@ -79,7 +80,7 @@ def permute(x, layout: str, to: str):
     if sorted(src) != sorted(dst):
         raise ValueError(f"layouts {layout!r} and {to!r} do not name the same dimensions")
     order = [src.index(n) for n in dst]
-    return x.permute(*order) if _is_torch(x) else np.transpose(x, order)
+    return transpose(x, order)
 
 
 def apply_in(fn, x, layout: str, expects: str):
@@ -142,7 +143,7 @@ def attempt(fn, x, layout: str, *, eps: float, **sizes) -> Outcome:
 
 def defaults(fn, *names: str) -> dict:
     """The default values of the parameters *names* of *fn* (a function or a class), read with
-    :func:`inspect.signature`; a parameter without a default maps to ``"required"``.
+    ``inspect.signature``; a parameter without a default maps to ``"required"``.
     """
     params = inspect.signature(fn).parameters
     out = {}
@@ -187,19 +188,3 @@ def running_rule(before, after, x, layout: str, over, *, momentum: float, rtol: 
         raise ValueError(f"the step is ambiguous: rules {fits} all fit; use a probe with more "
                          f"spread and a count n well above 1")
     return fits[0] if fits else None
-
-
-def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
-    """A Markdown table of *rows* (dicts), one column per key of *columns* (default: the first
-    row's keys). ``|`` in a cell is escaped."""
-    if not rows:
-        raise ValueError("rows is empty: a table needs at least one row")
-    columns = list(columns or rows[0])
-    for i, r in enumerate(rows):
-        missing = [c for c in columns if c not in r]
-        if missing:
-            raise ValueError(f"row {i} has no value for column(s) {', '.join(missing)}")
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for r in rows:
-        lines.append("| " + " | ".join(str(r[c]).replace("|", "\\|") for c in columns) + " |")
-    return "\n".join(lines)

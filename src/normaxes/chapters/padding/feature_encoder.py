@@ -19,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import standardize
+from ..._arrays import is_torch
+from ...core import standardize
 
 __all__ = ["TinyFeatureEncoder", "conv_output_length", "receptive_field", "toy_waveform",
            "padded_pair", "MODES"]
@@ -140,7 +141,7 @@ class TinyFeatureEncoder(torch.nn.Module):
         the frames that see real samples only (``standardize(..., mask=...)``), and frames that
         see padding come out as 0.
         """
-        if not isinstance(wave, torch.Tensor) or wave.ndim != 2:
+        if not is_torch(wave) or wave.ndim != 2:
             raise ValueError(f"wave must be a torch tensor [B, samples] with 2 dimensions, got "
                              f"shape {tuple(getattr(wave, 'shape', ()))}")
         if lengths is not None:

@@ -62,7 +62,8 @@ def _mathjax_config(app, config):
     config.mathjax3_config = mj
 
 
-_ICON_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+_ICON_SCRIPT = re.compile(
+    r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 
 
 def _no_icon_script(app, exception):
@@ -87,7 +88,7 @@ def _no_icon_script(app, exception):
 
 
 _NO_SEARCH = (
-    "<style>/* the single-page book has no search index (normaxes.sphinxext) */\n"
+    "<style>/* the single-page book has no search index (normaxes.book.sphinxext) */\n"
     ".search-button-field, .search-button__button, form.bd-search {display: none !important;}"
     "</style>\n</head>"
 )

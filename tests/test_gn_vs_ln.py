@@ -1,11 +1,12 @@
-"""normaxes.gn1ln: the GN(G=1)-versus-LN gap, its curve over non-stationarity, the per-channel fit."""
+"""normaxes.chapters.gn_vs_ln: the GN(G=1)-versus-LN gap, its curve over non-stationarity, the
+per-channel fit."""
 
 import numpy as np
 import pytest
 import torch
 
 from normaxes import data, standardize
-from normaxes.gn1ln import fit_per_channel, frame_level_spread_db, gap_curve, gn1_ln_gap
+from normaxes.chapters.gn_vs_ln import fit_per_channel, frame_level_spread_db, gap_curve, gn1_ln_gap
 
 
 def test_gap_matches_the_definitions():

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import parse_layout, resolve, shared_with
-from .norms import NORMS
+from ..core import parse_layout, resolve, shared_with
+from ..norms import NORMS
 
 __all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED"]
 
@@ -86,7 +86,8 @@ def _cube_order(dims, shape, batch: str, channel: str):
     """The transposition to ``[batch, channel, rest...]`` and the cube shape it flattens to."""
     b, c = _dim_of(dims, batch), _dim_of(dims, channel)
     if b == c:
-        raise ValueError(f"batch axis {batch!r} and channel axis {channel!r} are the same dimension")
+        raise ValueError(
+            f"batch axis {batch!r} and channel axis {channel!r} are the same dimension")
     order = [b, c, *[i for i in range(len(dims)) if i not in (b, c)]]
     return order, (shape[b], shape[c], -1)
 

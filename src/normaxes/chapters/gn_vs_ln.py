@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data
-from .core import resolve
-from .frameworks import on_channels_first, to_numpy
+from .. import data
+from .._arrays import is_integer
+from ..core import resolve
+from ..interop import on_channels_first, to_numpy
 
 __all__ = ["gn1_ln_gap", "frame_level_spread_db", "GapPoint", "gap_curve", "fit_per_channel"]
 
@@ -87,7 +88,7 @@ def gap_curve(spreads_db, *, B: int = 4, T: int = 50, F: int = 8, seed: int = 0)
         if not np.isfinite(s) or s < 0:
             raise ValueError(f"spreads_db must be finite and >= 0 (0 is stationary), got {s}")
     for name, v in (("B", B), ("T", T), ("F", F)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        if not is_integer(v) or v < 1:
             raise ValueError(f"size {name}={v!r} must be a positive integer")
     out = []
     for s in spreads:

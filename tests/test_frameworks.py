@@ -1,12 +1,21 @@
-"""The cheat-sheet helpers: reading the reduced axes and the running-statistics rule off a layer."""
+"""normaxes.chapters.frameworks: reading the reduced axes and the running-statistics rule off a
+layer."""
 
 import numpy as np
 import pytest
 import torch
 
 from normaxes import NORMS, data, standardize
-from normaxes.cheatsheet import (apply_in, axis_subsets, defaults, find_over, markdown_table,
-                                 permute, read_over, running_rule, attempt)
+from normaxes.chapters.frameworks import (
+    apply_in,
+    attempt,
+    axis_subsets,
+    defaults,
+    find_over,
+    permute,
+    read_over,
+    running_rule,
+)
 from normaxes.running import running_update
 
 X = data.sequence(B=3, T=5, F=8, seed=0)  # [B, T, F]
@@ -49,7 +58,8 @@ def test_find_over_returns_none_when_no_set_fits():
 
 
 def test_find_over_refuses_bad_probes():
-    with pytest.raises(ValueError, match=r"y has shape \(3, 5, 8\), but the probe x has shape \(3, 5, 4\)"):
+    with pytest.raises(ValueError,
+                       match=r"y has shape \(3, 5, 8\), but the probe x has shape \(3, 5, 4\)"):
         find_over(X, X[..., :4], "B T F", eps=1e-5)
     x1 = X[:, :1]  # T = 1: over "F" and over "T F" cannot be told apart
     with pytest.raises(ValueError, match="axis 'T' of the probe has size 1"):
@@ -75,8 +85,6 @@ def test_permute_moves_axes_by_name_on_numpy_and_torch():
     (lambda: running_rule((0, 1), (0, 1), X, "B T F", "B T", momentum=1.5), ["momentum", "1.5"]),
     (lambda: running_rule((np.zeros(8), np.ones(8)), (np.zeros(5), np.ones(8)), X, "B T F", "B T",
                           momentum=0.1), ["differ in shape"]),
-    (lambda: markdown_table([]), ["rows is empty"]),
-    (lambda: markdown_table([{"a": 1}], ["a", "b"]), ["row 0", "b"]),
 ])
 def test_bad_input_names_the_fault(call, words):
     with pytest.raises(ValueError) as err:
@@ -103,11 +111,6 @@ def test_running_rule_returns_none_for_another_rule():
     before = (np.zeros(8), np.ones(8))
     after = (np.zeros(8), np.ones(8))  # nothing moved
     assert running_rule(before, after, X, "B T F", "B T", momentum=0.1) is None
-
-
-def test_markdown_table_escapes_pipes():
-    table = markdown_table([{"a": "x|y", "b": 1}])
-    assert table.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | 1 |"]
 
 
 def test_attempt_reports_the_axes_the_error_and_the_warnings():

@@ -9,12 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from normaxes import standardize
+from normaxes.chapters.padding import (
+    MaskedBatchNorm1d,
+    TinyFeatureEncoder,
+    conv_output_length,
+    pad_images,
+    pad_sequences,
+    padded_batches,
+    padded_pair,
+    real_frames,
+    receptive_field,
+    toy_waveform,
+)
 from normaxes.data import length_mask
-from normaxes.masked import (MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches,
-                             real_frames)
-from normaxes.wavenc import (TinyFeatureEncoder, conv_output_length, padded_pair,
-                             receptive_field, toy_waveform)
-
 
 # --- padding helpers -----------------------------------------------------------------------------
 
@@ -45,7 +52,7 @@ def test_pad_images():
 
 def test_padded_batches_are_deterministic_and_zero_padded():
     one, two = padded_batches(2, seed=5), padded_batches(2, seed=5)
-    for (x1, m1), (x2, m2) in zip(one, two):
+    for (x1, m1), (x2, m2) in zip(one, two, strict=True):
         assert torch.equal(x1, x2) and torch.equal(m1, m2)
         assert x1.shape[0] == 4 and x1.shape[2] == 8 and m1.shape == x1.shape[:2] + (1,)
         assert (x1[~m1.expand_as(x1)] == 0).all()
@@ -147,8 +154,8 @@ def test_masked_bn_state_dict_matches_batchnorm1d():
      ["mask of shape (2, 5)", "(2, 4, 3)"]),
     (lambda: MaskedBatchNorm1d(3)(torch.zeros(2, 4, 3), torch.ones(2, 4)), ["boolean"]),
     (lambda: MaskedBatchNorm1d(3)(torch.zeros(2, 4, 3), [[True] * 4] * 2), ["mask must be"]),
-    (lambda: MaskedBatchNorm1d(3)(torch.zeros(2, 4, 3),
-                                  torch.from_numpy(length_mask([1, 0], 4))), ["2 real frames", "1"]),
+    (lambda: MaskedBatchNorm1d(3)(torch.zeros(2, 4, 3), torch.from_numpy(length_mask([1, 0], 4))),
+     ["2 real frames", "1"]),
 ])
 def test_masked_bn_errors(call, words):
     with pytest.raises(ValueError) as err:

@@ -15,15 +15,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .core import moments
-from .data import length_mask, sequence
-from .running import running_update
+from ..._arrays import check_nonnegative, check_positive_int, is_array, is_number, is_torch
+from ...core import moments
+from ...data import length_mask, sequence
+from ...running import running_update
 
 __all__ = ["pad_sequences", "pad_images", "real_frames", "padded_batches", "MaskedBatchNorm1d"]
 
 
 def _as_list(items, what: str):
-    if isinstance(items, (np.ndarray, torch.Tensor)) or not hasattr(items, "__len__"):
+    if is_array(items) or not hasattr(items, "__len__"):
         raise ValueError(f"{what} must be a list of arrays, got {type(items).__name__}")
     if len(items) == 0:
         raise ValueError(f"{what} is empty: give at least one array")
@@ -50,7 +51,7 @@ def pad_sequences(seqs, T: int | None = None, *, value: float = 0.0):
         raise ValueError(f"T={T} is shorter than the longest sequence, of length {max(lengths)}")
     B, F = len(seqs), int(seqs[0].shape[1])
     mask = length_mask(lengths, T)
-    if isinstance(seqs[0], torch.Tensor):
+    if is_torch(seqs[0]):
         x = torch.full((B, T, F), value, dtype=seqs[0].dtype)
         for b, s in enumerate(seqs):
             x[b, :lengths[b]] = s
@@ -96,7 +97,7 @@ def _frame_mask(mask, x):
         return torch.ones((B, T, 1), dtype=torch.bool, device=x.device)
     if isinstance(mask, np.ndarray):
         mask = torch.from_numpy(mask)
-    if not isinstance(mask, torch.Tensor):
+    if not is_torch(mask):
         raise ValueError(f"mask must be a boolean tensor [B, T] or [B, T, 1], got "
                          f"{type(mask).__name__}")
     if mask.dtype != torch.bool:
@@ -176,12 +177,10 @@ class MaskedBatchNorm1d(torch.nn.Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True):
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
-        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps < 0:
-            raise ValueError(f"eps must be a number >= 0, got {eps!r}")
-        if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or not (
-                0.0 <= momentum <= 1.0):
+        check_positive_int("num_features", num_features)
+        num_features = int(num_features)
+        check_nonnegative("eps", eps)
+        if not is_number(momentum) or not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
         if affine:
@@ -201,7 +200,7 @@ class MaskedBatchNorm1d(torch.nn.Module):
     def forward(self, x: torch.Tensor, mask=None) -> torch.Tensor:
         """Normalize *x* ``[B, T, F]``; *mask* ``[B, T]`` or ``[B, T, 1]`` is True at real frames
         (``None``: every frame is real)."""
-        if not isinstance(x, torch.Tensor) or x.ndim != 3:
+        if not is_torch(x) or x.ndim != 3:
             raise ValueError(f"x must be a torch tensor [B, T, F] with 3 dimensions, got "
                              f"{type(x).__name__} of shape {tuple(getattr(x, 'shape', ()))}")
         if x.shape[-1] != self.num_features:

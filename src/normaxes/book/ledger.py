@@ -18,19 +18,21 @@ from typing import Callable
 
 import numpy as np
 
-from .frameworks import to_numpy
+from .._arrays import FLOOR
+from ..interop import to_numpy
+from .tables import markdown_table
 
 __all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "run_all", "table",
            "format_diff", "claim_code", "chapter_docs", "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
-FLOOR = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 EXPECTS = ("equal", "differ")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of the book: *left* and *right* are *expect*-ed to be ``"equal"`` or ``"differ"``."""
+    """One claim of the book: *left* and *right* are *expect*-ed to be ``"equal"`` or
+    ``"differ"``."""
 
     name: str
     statement: str
@@ -46,7 +48,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of running a :class:`Claim`: the largest absolute difference and whether it holds."""
+    """The outcome of running a :class:`Claim`: the largest absolute difference and whether it
+    holds."""
 
     claim: Claim
     diff: float
@@ -191,14 +194,14 @@ def run_all(chapter: str | None = None) -> list[Result]:
 
 def table(results: list[Result]) -> str:
     """A Markdown table of *results*: claim, chapter, layout, the two sides, expected, measured."""
-    rows = ["| claim | chapter | layout | left | right | expected | measured | holds |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = []
     for r in results:
         c = r.claim
-        cells = [f"`{c.name}`", c.chapter, c.layout, c.left, c.right, c.expect, r.measured,
-                 "yes" if r.holds else "**NO**"]
-        rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
-    return "\n".join(rows)
+        rows.append({"claim": f"`{c.name}`", "chapter": c.chapter, "layout": c.layout,
+                     "left": c.left, "right": c.right, "expected": c.expect,
+                     "measured": r.measured, "holds": "yes" if r.holds else "**NO**"})
+    return markdown_table(rows, ["claim", "chapter", "layout", "left", "right", "expected",
+                                 "measured", "holds"])
 
 
 def chapter_docs(folder) -> dict[str, str]:
@@ -242,13 +245,12 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        rows = ["| claim | layout: statement | left vs. right | expects | measured |",
-                "|---|---|---|---|---|"]
+        rows = []
         for r in rs:
             c = r.claim
             measured = f"{r.verdict}, {r.measured}" + ("" if r.holds else " (**FAILS**)")
-            cells = [c.name, f"{c.layout}: {c.statement}", f"{c.left} vs. {c.right}",
-                     c.expect, measured]
-            rows.append("| " + " | ".join(s.replace("|", "\\|") for s in cells) + " |")
-        parts.append("\n".join(rows))
+            rows.append({"claim": c.name, "layout: statement": f"{c.layout}: {c.statement}",
+                         "left vs. right": f"{c.left} vs. {c.right}", "expects": c.expect,
+                         "measured": measured})
+        parts.append(markdown_table(rows))
     return "\n\n".join(parts)

@@ -1,4 +1,5 @@
-"""Access to the reference frameworks: PyTorch, and Keras 3 on its torch backend."""
+"""Interop with the reference frameworks: Keras 3 on its torch backend, arrays to NumPy, and
+PyTorch's channels-first layers on ``[B, T, F]`` sequences."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import os
 
 import numpy as np
 
-__all__ = ["keras", "to_numpy", "on_channels_first"]
+__all__ = ["load_keras", "to_numpy", "on_channels_first"]
 
 
-def keras():
+def load_keras():
     """Import Keras 3 on the torch backend and return the module.
 
     Importing ``normaxes`` already sets ``KERAS_BACKEND=torch`` unless it was set; this raises

@@ -1,0 +1,131 @@
+"""Internal: the one place that tells NumPy arrays from torch tensors, and the argument checks.
+
+Every other module asks :func:`is_torch` (or uses the helpers below) instead of testing
+``isinstance(x, torch.Tensor)`` itself, and checks its numeric arguments with the predicates here,
+so each check and its error message are written once. Nothing here is public API; the names carry
+no leading underscore so that modules of the package may import them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # torch is a dependency of the book, but the primitive also runs on NumPy alone
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+FLOOR = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+"""The smallest difference worth printing per dtype (a few units of its rounding error): the
+ledger's bound for an equality, and the default tolerance of the causality probes."""
+
+
+# --- array kinds ----------------------------------------------------------------------------------
+
+def is_torch(x) -> bool:
+    """True for a torch tensor."""
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def is_array(x) -> bool:
+    """True for a NumPy array or a torch tensor."""
+    return isinstance(x, np.ndarray) or is_torch(x)
+
+
+def check_array(x, what: str = "x"):
+    """Raise unless *x* is a NumPy array or a torch tensor of floating-point numbers."""
+    if is_torch(x):
+        if not x.is_floating_point():
+            raise ValueError(f"{what} must hold floating-point numbers, got dtype {x.dtype}")
+    elif isinstance(x, np.ndarray):
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"{what} must hold floating-point numbers, got dtype {x.dtype}")
+    else:
+        raise ValueError(f"{what} must be a NumPy array or a torch tensor, got {type(x).__name__}")
+
+
+def is_bool_array(m) -> bool:
+    """True for a boolean NumPy array or boolean torch tensor."""
+    if is_torch(m):
+        return m.dtype == torch.bool
+    return isinstance(m, np.ndarray) and m.dtype == np.bool_
+
+
+def check_mask(mask, x):
+    """Raise unless *mask* is a boolean array of *x*'s kind that broadcasts to *x*'s shape."""
+    if is_torch(x):
+        if not is_torch(mask):
+            raise ValueError(
+                f"mask must be a torch tensor like x, got {type(mask).__name__}"
+            )
+    elif not isinstance(mask, np.ndarray):
+        raise ValueError(f"mask must be a NumPy array like x, got {type(mask).__name__}")
+    if not is_bool_array(mask):
+        raise ValueError(f"mask must be boolean (True marks real entries), got dtype {mask.dtype}")
+    xs, ms = tuple(x.shape), tuple(mask.shape)
+    try:
+        ok = np.broadcast_shapes(ms, xs) == xs
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"mask of shape {ms} does not broadcast to x of shape {xs}")
+
+
+# --- operations that are spelled differently in NumPy and torch --------------------------------
+
+def sqrt(a):
+    """Elementwise square root of an array of either kind."""
+    return torch.sqrt(a) if is_torch(a) else np.sqrt(a)
+
+
+def where_zero(m, a):
+    """``a`` where ``m`` is True, else 0 (in a's dtype and, for torch, on its device)."""
+    if is_torch(a):
+        return torch.where(m, a, torch.zeros((), dtype=a.dtype, device=a.device))
+    return np.where(m, a, a.dtype.type(0))
+
+
+def sum_keep(a, axes):
+    """The sum of *a* over *axes*, keeping them as size-1 dimensions."""
+    if is_torch(a):
+        return a.sum(dim=axes, keepdim=True)
+    return a.sum(axis=axes, keepdims=True)
+
+
+def copy(x):
+    """A copy of *x* of the same kind."""
+    return x.clone() if is_torch(x) else x.copy()
+
+
+def like(a, x):
+    """The NumPy array *a* as an array of *x*'s kind (and, for torch, on its device)."""
+    return torch.from_numpy(a).to(x.device) if is_torch(x) else a
+
+
+def transpose(x, order):
+    """*x* with its dimensions in *order*."""
+    return x.permute(*order) if is_torch(x) else np.transpose(x, order)
+
+
+# --- argument checks ------------------------------------------------------------------------------
+
+def is_integer(v) -> bool:
+    """True for a Python or NumPy integer (not a bool)."""
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer))
+
+
+def is_number(v) -> bool:
+    """True for a Python int or float (not a bool)."""
+    return not isinstance(v, bool) and isinstance(v, (int, float))
+
+
+def check_nonnegative(name: str, v):
+    """Raise unless *v* is a number >= 0 (an ``eps`` or a tolerance)."""
+    if not is_number(v) or v < 0:
+        raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+
+
+def check_positive_int(name: str, v):
+    """Raise unless *v* is an integer >= 1."""
+    if not is_integer(v) or v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v!r}")

@@ -1,0 +1,1 @@
+"""Helpers of single chapters: one module per chapter, named like its claims module."""

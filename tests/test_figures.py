@@ -1,0 +1,66 @@
+"""normaxes.book.figures: the shaded sets of the cube figures."""
+
+import numpy as np
+import pytest
+
+from normaxes.book.figures import cube_view, draw_norms
+
+
+def test_cube_view_flattens_h_w_and_applies_mask():
+    shape = (2, 4, 3, 3)
+    shared, real = cube_view("N (G C) H W", "C H W", shape, batch="N", channel="C", G=2)
+    assert shared.shape == (2, 4, 9)
+    assert shared[0, :2].all() and shared.sum() == 18 and real.all()
+    mask = np.ones((2, 1, 3, 3), bool)
+    mask[0, :, 2] = False
+    shared, real = cube_view("N C H W", "H W", shape, batch="N", channel="C", mask=mask)
+    assert real.sum() == 2 * 4 * 9 - 4 * 3 and shared.sum() == 6
+
+
+def test_draw_norms_one_panel_per_norm():
+    fig = draw_norms("B T F")
+    assert len(fig.axes) == 4
+    assert [a.get_title().split("\n")[0] for a in fig.axes] == [
+        "Batch Norm", "Layer Norm", "Group Norm", "Instance Norm"]
+    fig = draw_norms("N C H W", G=3)
+    assert fig.axes[2].get_title().endswith("(G=3)")
+    with pytest.raises(ValueError, match="layout"):
+        draw_norms("B F T")
+
+
+def test_draw_set_shades_exactly_the_given_set():
+    import matplotlib.pyplot as plt
+
+    from normaxes.book.figures import draw_set
+
+    s = np.zeros((2, 5, 3), bool)  # B T F
+    s[0, :3] = True  # the frames up to t = 2 of sequence 0: not a (layout, over) set
+    fig = plt.figure()
+    ax = fig.add_subplot(projection="3d")
+    assert draw_set(ax, "B T F", s, batch="B", channel="F", title="cLN") is ax
+    assert ax.get_title() == "cLN" and ax.get_zlabel() == "T"
+    plt.close(fig)
+    # the same cube as cube_view would give for that set
+    shared, real = cube_view("B T F", "B T F", s.shape, batch="B", channel="F", mask=s)
+    assert shared.sum() == 9 and shared[0, :, :3].all()
+    with pytest.raises(ValueError, match="same dimension"):
+        draw_set(ax, "B T F", s, batch="B", channel="B")
+
+
+def test_draw_cubes_grid_and_errors():
+    from normaxes.book.figures import draw_cubes
+
+    s = np.zeros((2, 4, 3), bool)
+    s[1, 2] = True
+    fig = draw_cubes([
+        dict(layout="B T F", over="F", shape=(2, 4, 3), batch="B", channel="F", title="LN"),
+        dict(layout="B T (G F)", over="T F", shape=(2, 4, 4), batch="B", channel="F", G=2),
+        dict(layout="B T F", shared=s, batch="B", channel="F", title="a frame"),
+    ], ncols=2)
+    assert len(fig.axes) == 3
+    assert [a.get_title() for a in fig.axes] == ["LN", "", "a frame"]
+    assert fig.axes[2].get_subplotspec().rowspan.start == 1  # third panel on the second row
+    with pytest.raises(ValueError, match="panels is empty"):
+        draw_cubes([])
+    with pytest.raises(ValueError, match="'X'"):
+        draw_cubes([dict(layout="B T F", over="X", shape=(2, 4, 3), batch="B", channel="F")])
