@@ -165,7 +165,7 @@ def peak(case, which):
 
 def bench_kernels(cases, repeat, title, goal_t, goal_m):
     rows = [f"### {title}", "",
-            "| case | time ratio | goal | peak extra (ours) | peak extra (native) | memory ratio | goal |",
+            "| case | time ratio | goal | peak extra (ours) | peak extra (reference) | memory ratio | goal |",
             "|---|---|---|---|---|---|---|"]
     for case in cases:
         t_ours, t_ref = time_pair(case, repeat)
