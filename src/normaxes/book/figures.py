@@ -155,7 +155,7 @@ def _rgb(hexcolor: str):
     return tuple(int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))
 
 
-_CUBE_AXES = {"B T F": ("B", "F"), "N C H W": ("N", "C")}
+CUBE_AXES = {"B T F": ("B", "F"), "N C H W": ("N", "C")}
 
 
 def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "LN", "GN", "IN"),
@@ -169,7 +169,7 @@ def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "L
         raise ValueError(f"layout {layout!r} is not one of the book's layouts {list(NORMS)}")
     if shape is None:
         shape = (4, 8, 6) if layout == "B T F" else (4, 6, 3, 3)
-    batch, channel = _CUBE_AXES[layout]
+    batch, channel = CUBE_AXES[layout]
     panels = []
     for short in norms:
         spec = NORMS[layout][short]

@@ -22,8 +22,9 @@ from .._arrays import FLOOR
 from ..interop import to_numpy
 from .tables import markdown_table
 
-__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "run_all", "table",
-           "format_diff", "claim_code", "chapter_docs", "chapter_tables"]
+__all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "verdicts",
+           "anchor", "shown_in", "run_all", "table", "format_diff", "claim_code", "chapter_docs",
+           "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 EXPECTS = ("equal", "differ")
@@ -162,9 +163,19 @@ def check(name: str) -> Result:
     return r
 
 
+def anchor(name: str) -> str:
+    """The MyST label of claim *name*'s block, set by :func:`show`: ``claim-<name>``.
+
+    Another page links to the block with ``{ref}`text <claim-name>```.
+    """
+    return f"claim-{name}"
+
+
 def show(name: str) -> None:
     """Check claim *name* and display, in a notebook, its statement, its code and the result.
 
+    The block carries the label :func:`anchor` gives, so that other pages link to it instead of
+    showing it again (each claim is shown on one page; :func:`verdict` shows a line elsewhere).
     Returns nothing, so that a notebook cell ending in ``show(...)`` displays the claim once.
     """
     from IPython.display import Markdown, display
@@ -172,19 +183,96 @@ def show(name: str) -> None:
     r = check(name)
     body = claim_code(r.claim)
     display(Markdown(
+        f"({anchor(name)})=\n\n"
         f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n"
         f"```python\n{body.rstrip()}\n```\n\n"
         f"Measured: **{r.verdict}**, {r.measured}."
     ))
 
 
+def verdict(name: str) -> None:
+    """Check claim *name* and display one line: its verdict and a link to the page that shows it.
+
+    For a page that relies on a claim another page shows (with :func:`show`): the claim runs
+    again here, and the reader follows the link for its statement and code.
+    """
+    from IPython.display import Markdown, display
+
+    r = check(name)
+    display(Markdown(
+        f"Claim {{ref}}`{name} <{anchor(name)}>` ({r.claim.layout}): "
+        f"**{r.verdict}**, {r.measured}."
+    ))
+
+
+def verdicts(names: list[str]) -> None:
+    """Check the claims *names* and display one table: each claim linked to its block, what it
+    states and its measured verdict.
+
+    For a section that rests on several claims: the table asserts and prints each, and the
+    reader follows a link for a claim's code. Each claim's block is shown once in the book, in
+    its chapter or on the ledger page (see :func:`shown_in`).
+    """
+    from IPython.display import Markdown, display
+
+    rows = []
+    for name in names:
+        r = check(name)
+        rows.append({"claim": f"{{ref}}`{name} <{anchor(name)}>`",
+                     "statement": r.claim.statement,
+                     "measured": f"**{r.verdict}**, {r.measured}"})
+    display(Markdown(markdown_table(rows, ["claim", "statement", "measured"])))
+
+
+def shown_in(folder) -> dict[str, str]:
+    """Which chapter shows each claim's block: ``{claim name: notebook stem}``.
+
+    Reads the code cells of the notebooks in *folder* for ``ledger.show("name")`` calls. A claim
+    shown on two pages raises ``ValueError`` (each claim is shown once; other pages use
+    :func:`verdict` or :func:`verdicts`).
+    """
+    import json
+    import re
+    from pathlib import Path
+
+    call = re.compile(r"""ledger\.show\(\s*["']([^"']+)["']""")
+    out: dict[str, str] = {}
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] != "code":
+                continue
+            for name in call.findall("".join(cell["source"])):
+                if name in out and out[name] != path.stem:
+                    raise ValueError(f"claim {name!r} is shown on two pages: {out[name]} and "
+                                     f"{path.stem}; show it once and link to it elsewhere")
+                out[name] = path.stem
+    return out
+
+
 def claim_code(c: Claim) -> str:
-    """The body of a claim's function: the code that computes its two sides."""
+    """The body of a claim's function as code a reader can paste and run.
+
+    The function's final ``return left_expr, right_expr`` is printed as
+    ``left, right = left_expr, right_expr``, so the printed code has no top-level ``return`` and
+    runs as printed after the chapter's import cell, leaving the two sides in ``left`` and
+    ``right``.
+    """
+    import ast
+
     lines = inspect.getsource(c.compute).splitlines()
     start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("def "))
     while not lines[start].rstrip().endswith(":"):  # a signature over several lines
         start += 1
-    return textwrap.dedent("\n".join(lines[start + 1:]))
+    body = textwrap.dedent("\n".join(lines[start + 1:]))
+    tree = ast.parse(body)
+    last = tree.body[-1]
+    if isinstance(last, ast.Return) and last.value is not None:
+        out = body.splitlines()
+        row, col = last.lineno - 1, last.col_offset
+        out[row] = out[row][:col] + "left, right = " + out[row][col + len("return "):]
+        body = "\n".join(out)
+    return body
 
 
 def run_all(chapter: str | None = None) -> list[Result]:
