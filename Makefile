@@ -6,11 +6,16 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# TensorFlow 2.15 and TF-Addons need numpy < 2: their own environment (normaxes.envs runs code there)
+VENV_TF ?= .venv-tf
+TF_STAMP := $(VENV_TF)/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # Keras 3 runs on PyTorch in this book; the helper package sets this too.
 export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
-# nbval must pass with 1 and with 2 threads; `make test` uses THREADS, `make test-threads` both.
+# nbval must pass with 1 and with 2 threads and on PyTorch's non-vectorised CPU path
+# (ATEN_CPU_CAPABILITY=default, as on an older CPU): `make test` runs THREADS and the default
+# path, `make test-threads` all three.
 THREADS ?= 2
 # The browser test needs Debian's chromium (.ci/run installs it). Without it, `make test` skips the
 # browser test and says so, unless BROWSER_REQUIRED=1; `make test-browser` always fails without it.
@@ -18,8 +23,8 @@ CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
-.PHONY: help install lint book book-single test test-unit test-notebooks test-threads build-strict \
-	test-browser execute clean lab bench
+.PHONY: help install lint book book-single test test-unit test-notebooks test-notebooks-default \
+	test-threads build-strict test-browser execute clean env-tf lab bench
 
 help:
 	@echo "make book            build the HTML book into _build/html"
@@ -28,10 +33,11 @@ help:
 	@echo "                     and the browser test over every page (when Chromium is installed)"
 	@echo "make lint            ruff over src/ and tests/ (the first step of make test)"
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
-	@echo "make test-threads    nbval with OMP_NUM_THREADS=1 and with OMP_NUM_THREADS=2"
+	@echo "make test-threads    nbval with OMP_NUM_THREADS=1, with =2, and with ATEN_CPU_CAPABILITY=default"
 	@echo "make execute         re-execute every chapter in place (for authors)"
 	@echo "make lab             open the chapters in JupyterLab (pinned, in .venv, kernel python3)"
 	@echo "make bench           the benchmark: ratios to the native kernels, nbval and page bytes"
+	@echo "make env-tf          build .venv-tf (TensorFlow 2.15, TF-Addons; test and execute need it)"
 	@echo "make clean           remove _build (keeps .venv)"
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-lab.txt constraints.txt pyproject.toml
@@ -46,6 +52,17 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-lab.txt constraints
 
 install: $(STAMP)
 
+# every package of the tree is pinned in requirements-tf.txt: pip installs exactly those, resolves
+# nothing, and `pip check` confirms that the tree is complete
+$(TF_STAMP): requirements-tf.txt
+	@test -x $(VENV_TF)/bin/python || python3 -m venv $(VENV_TF)
+	$(VENV_TF)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  -r requirements-tf.txt
+	$(VENV_TF)/bin/python -m pip check
+	@touch $(TF_STAMP)
+
+env-tf: $(TF_STAMP)
+
 book: install
 	$(VENV)/bin/jupyter-book build . --all
 	@echo "The book: $(abspath _build/html/index.html)"
@@ -57,16 +74,23 @@ book-single: install
 lint: install
 	$(VENV)/bin/ruff check src tests
 
-test-unit: install
+test-unit: install env-tf
 	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
+	@# the ledger again on PyTorch's non-vectorised CPU path: every claim holds there too, with
+	@# the same margin to the edge of what it prints
+	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q tests/test_ledger.py
 
-test-notebooks: install
+test-notebooks: install env-tf
 	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 
-test-threads: install
+test-notebooks-default: install env-tf
+	ATEN_CPU_CAPABILITY=default $(MAKE) test-notebooks THREADS=1
+
+test-threads: install env-tf
 	$(MAKE) test-notebooks THREADS=1
 	$(MAKE) test-notebooks THREADS=2
+	$(MAKE) test-notebooks-default
 
 build-strict: install
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
@@ -77,7 +101,7 @@ test-browser: build-strict
 	$(PY) -m pytest -q tests/browser
 	@echo "Screenshots and contact sheet: $(abspath _build/screenshots)"
 
-test: lint test-unit test-notebooks build-strict
+test: lint test-unit test-notebooks test-notebooks-default build-strict
 	@if [ -n "$(CHROMIUM)" ]; then \
 	  $(PY) -m pytest -q tests/browser && \
 	  echo "Screenshots and contact sheet: $(abspath _build/screenshots)"; \
@@ -88,7 +112,7 @@ test: lint test-unit test-notebooks build-strict
 	fi
 	@echo "make test: all checks passed"
 
-execute: install
+execute: install env-tf
 	OMP_NUM_THREADS=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
 

@@ -171,13 +171,16 @@ def resolve(layout: str, shape, sizes: dict | None = None) -> Spec:
     return Spec(layout=layout, dims=dims, shape=shape, sizes=out)
 
 
-def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
+def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: bool = True,
+                **sizes):
     r"""Standardize *x* over the named axes *over*.
 
     Every position of *x* belongs to exactly one statistics set: the positions that agree on all
     axes *not* in *over*. Each set gets its mean :math:`\mu` and **biased** variance
-    :math:`\sigma^2`, and ``y = (x - mu) / sqrt(sigma^2 + eps)``. There is no affine step here
-    (see :func:`normaxes.affine`).
+    :math:`\sigma^2`, and ``y = (x - mu) / sqrt(sigma^2 + eps)``. With ``center=False`` (RMS
+    normalization) nothing is subtracted and the mean of squares :math:`\rho^2` takes the place
+    of the variance: ``y = x / sqrt(rho^2 + eps)``. There is no affine step here (see
+    :func:`normaxes.affine`).
 
     Parameters
     ----------
@@ -190,11 +193,13 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
     over
         The axis names whose positions share one mean and variance, e.g. ``"T F"``.
     eps
-        Added to the variance before the square root.
+        Added to the variance (the mean of squares, without centering) before the square root.
     mask
         Optional boolean array of the same kind as *x*, broadcastable to its shape (e.g.
         ``[B, T, 1]``); ``True`` marks real entries. Statistics use real entries only; the output
         is 0 at masked entries and in any statistics set without a real entry.
+    center
+        ``True`` (default): subtract the mean. ``False``: RMS normalization, no mean at all.
     sizes
         Sizes of axes inside parenthesised groups, all but one per group, e.g. ``G=2``.
 
@@ -209,17 +214,25 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
 
         standardize(x, "B T F", over="F")
         standardize(x, "B T (G F)", over="T F", G=2)
+
+    RMS normalization per frame (RMSNorm, as in T5 and LLaMA, before its gain)::
+
+        standardize(x, "B T F", over="F", center=False)
     """
-    xe, m, mean, var, _ = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes)
-    y = (xe - mean) / sqrt(var + eps)
+    xe, m, mean, var, _ = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes,
+                                   center=center)
+    y = ((xe - mean) if center else xe) / sqrt(var + eps)
     if m is not None:
         y = where_zero(m, y)
     return y.reshape(x.shape)
 
 
-def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
+def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None, center=True):
+    """With ``center=False``, *var* is the mean of squares (about 0, not about the mean)."""
     check_array(x)
     check_nonnegative("eps", eps)
+    if not isinstance(center, bool):
+        raise ValueError(f"center must be True or False, got {center!r}")
     spec = resolve(layout, x.shape, sizes)
     axes = spec.axes(over)
     if mask is not None:
@@ -233,7 +246,7 @@ def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
         m = None
         count = prod(spec.expanded_shape[a] for a in axes)
         mean = total(xe) / count
-        d = xe - mean
+        d = (xe - mean) if center else xe
         var = total(d * d) / count
     else:
         if is_torch(x):
@@ -245,7 +258,7 @@ def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
             count = total(m.astype(x.dtype))
             safe = np.maximum(count, 1)
         mean = total(where_zero(m, xe)) / safe
-        d = where_zero(m, xe - mean)
+        d = where_zero(m, (xe - mean) if center else xe)
         var = total(d * d) / safe
     return xe, m, mean, var, count
 
