@@ -126,6 +126,11 @@ def test_chapter_docs_maps_numbers_to_document_names():
     assert keys.index("06") < keys.index("training") < keys.index("07")
 
 
+def test_chapter_docs_is_the_same_from_the_repository_root():
+    """The ledger page runs `chapter_docs(Path("."))`: at the root it must find chapters/ too."""
+    assert ledger.chapter_docs(CHAPTERS.parent) == ledger.chapter_docs(CHAPTERS)
+
+
 def test_chapter_docs_refuses_a_missing_folder(tmp_path):
     with pytest.raises(ValueError, match="is not a directory"):
         ledger.chapter_docs(tmp_path / "nowhere")

@@ -372,13 +372,16 @@ def chapter_docs(folder) -> dict[str, str]:
     (``chapters/training.ipynb`` gives ``{"training": "training"}``; a page of that kind is
     listed only if it holds claims). The order is the order of
     the table of contents, ``_toc.yml`` beside *folder*, where there is one; a chapter still
-    written as ``.md`` counts too.
+    written as ``.md`` counts too. The repository root stands for its ``chapters/``, so the
+    ledger page gives the same output with its working directory at either.
     """
     from pathlib import Path
 
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is not a directory")
+    if (folder / "chapters").is_dir() and not any(folder.glob("[0-9]*_*.ipynb")):
+        folder = folder / "chapters"  # a kernel started at the repository root, not chapters/
     stems = [p.stem for p in sorted(folder.iterdir()) if p.suffix in (".ipynb", ".md")]
     toc = folder.resolve().parent / "_toc.yml"
     if toc.is_file():
