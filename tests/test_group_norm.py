@@ -24,12 +24,11 @@ def test_cubes_digest_counts_sets_and_shading_by_hand():
     # [B, T, F] = [4, 8, 6], G = 2: 4 * 2 sets of 8 * 3 = 24 entries; the first set is
     # sequence 0, features 0 to 2, every frame
     lines = cubes_digest(gn_panels("B T F", (4, 8, 6), [2])).splitlines()
-    assert lines == ["B T (G F)    G=2   over T F    8 sets of m = 24; shaded: B [0], "
-                     "F [0, 1, 2], 8 of 8 positions"]
+    assert lines == ["B T (G F)   G=2  over T F: 8 sets of 24, shaded B 0, F 0-2, 8 of 8 positions"]
     # Layer Norm per frame: 4 * 8 sets of 6, the first is frame 0 of sequence 0
     per_frame = cubes_digest([dict(layout="B T F", over="F", shape=(4, 8, 6), batch="B",
                                    channel="F")])
-    assert "32 sets of m = 6" in per_frame and "1 of 8 positions" in per_frame
+    assert per_frame == "B T F            over F: 32 sets of 6, shaded B 0, F 0-5, 1 of 8 positions"
 
 
 def test_gn_sweep_reaches_instance_norm_at_g_equal_c():

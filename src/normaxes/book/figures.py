@@ -282,12 +282,19 @@ def cubes_digest(panels: list[dict]) -> str:
         counts = np.bincount(stat_groups(p["layout"], p["over"], p["shape"], **sizes).ravel())
         shared, _ = cube_view(p["layout"], p["over"], p["shape"], batch=p["batch"],
                               channel=p["channel"], **sizes)
-        rows = np.flatnonzero(shared.any(axis=(1, 2))).tolist()
-        cols = np.flatnonzero(shared.any(axis=(0, 2))).tolist()
+        rows = _span(np.flatnonzero(shared.any(axis=(1, 2))))
+        cols = _span(np.flatnonzero(shared.any(axis=(0, 2))))
         size = "" if (counts == counts[0]).all() else " (unequal)"
-        groups = ", ".join(f"{k}={v}" for k, v in sizes.items())
-        lines.append(f"{p['layout']:<12} {groups:<5} over {p['over']:<4} {len(counts):>3} sets "
-                     f"of m = {counts[0]}{size}; shaded: {p['batch']} {rows}, "
-                     f"{p['channel']} {cols}, {int(shared.any(axis=(0, 1)).sum())} of "
-                     f"{shared.shape[2]} positions")
+        groups = " ".join(f"{k}={v}" for k, v in sizes.items())
+        lines.append(f"{p['layout']:<12}{groups:<5}over {p['over']}: {len(counts)} sets of "
+                     f"{counts[0]}{size}, shaded {p['batch']} {rows}, {p['channel']} {cols}, "
+                     f"{int(shared.any(axis=(0, 1)).sum())} of {shared.shape[2]} positions")
     return "\n".join(lines)
+
+
+def _span(indices) -> str:
+    """Indices as short text: ``0-7`` for a contiguous run, else ``0,2,5``."""
+    idx = [int(i) for i in indices]
+    if len(idx) > 1 and idx == list(range(idx[0], idx[-1] + 1)):
+        return f"{idx[0]}-{idx[-1]}"
+    return ",".join(str(i) for i in idx)
