@@ -58,6 +58,8 @@ def affine(y, layout: str, along, weight=None, bias=None, **sizes):
 
     if weight is None and bias is None:
         return copy(y)
+    weight = None if weight is None else place(weight, "weight")
+    bias = None if bias is None else place(bias, "bias")
     params = [p for p in (weight, bias) if p is not None]
     if is_torch(y):
         dtype = y.dtype
@@ -69,7 +71,7 @@ def affine(y, layout: str, along, weight=None, bias=None, **sizes):
     acc = acc_dtype(dtype)
     out = to_dtype(y.reshape(spec.expanded_shape), acc)
     if weight is not None:
-        out = out * to_dtype(place(weight, "weight"), acc)
+        out = out * to_dtype(weight, acc)
     if bias is not None:
-        out = out + to_dtype(place(bias, "bias"), acc)
+        out = out + to_dtype(bias, acc)
     return to_dtype(out, dtype).reshape(y.shape)

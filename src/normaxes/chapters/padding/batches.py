@@ -181,11 +181,13 @@ class MaskedBatchNorm1d(torch.nn.Module):
     bias
         With *affine*, learn the shift ``bias`` too (PyTorch's ``bias=False``: a scale only).
 
-    Edge cases, decided as ``nn.BatchNorm1d`` decides them on the packed real frames: a batch
-    without real frames (``B = 0``, ``T = 0`` or an all-False mask) gives 0 everywhere and leaves
-    the running statistics unchanged (``num_batches_tracked`` still counts it, as PyTorch's does);
-    exactly one real frame raises ``ValueError`` in training (PyTorch: "Expected more than 1
-    value per channel when training").
+    Edge cases: an empty batch (``B = 0`` or ``T = 0``) gives an empty output and leaves the
+    running statistics unchanged, as ``nn.BatchNorm1d`` does (``num_batches_tracked`` still counts
+    it, as PyTorch's does). In training, a non-empty batch with fewer than 2 real frames raises
+    ``ValueError``: one frame as PyTorch does ("Expected more than 1 value per channel when
+    training"); none (an all-False mask), although PyTorch would treat the packed frames as an
+    empty batch, because a training batch of padding only is almost surely a bug in the data
+    pipeline, and the padding chapter shows that error.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
@@ -226,7 +228,7 @@ class MaskedBatchNorm1d(torch.nn.Module):
         batch_stats = self.training or not self.track_running_stats
         if batch_stats:
             n = int(m.sum())
-            if n == 1 and self.training:
+            if n < 2 and self.training and x.numel() > 0:
                 raise ValueError(f"training needs at least 2 real frames in the batch to take a "
                                  f"variance, the mask marks {n}")
             # one pass over the real frames gives both the normalization and the running update;
