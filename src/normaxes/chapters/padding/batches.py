@@ -210,8 +210,9 @@ class MaskedBatchNorm1d(torch.nn.Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def extra_repr(self) -> str:
+        off = "" if self.track_running_stats else ", track_running_stats=False"
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}{off}")
 
     def forward(self, x: torch.Tensor, mask=None) -> torch.Tensor:
         """Normalize *x* ``[B, T, F]``; *mask* ``[B, T]`` or ``[B, T, 1]`` is True at real frames
