@@ -261,3 +261,29 @@ def test_shared_with_known_sets():
     assert s[0, :, 2:].all() and s.sum() == 6
     with pytest.raises(ValueError, match="index"):
         shared_with("B T F", "F", shape, index=(0, 0))
+
+
+# The book's answer table, NORMS, against answers written out by hand (not read from NORMS), on
+# tensors small enough to read: which positions share statistics under each norm.
+WRITTEN_OUT = {
+    # [B, T, F] = [2, 3, 2]: entry labels in the order x[b, t, f]
+    ("B T F", "BN"): ((2, 3, 2), {}, [[[0, 1], [0, 1], [0, 1]], [[0, 1], [0, 1], [0, 1]]]),
+    ("B T F", "LN"): ((2, 3, 2), {}, [[[0, 0], [1, 1], [2, 2]], [[3, 3], [4, 4], [5, 5]]]),
+    ("B T F", "IN"): ((2, 3, 2), {}, [[[0, 1], [0, 1], [0, 1]], [[2, 3], [2, 3], [2, 3]]]),
+    # [B, T, F] = [1, 2, 4] with G = 2: features 0, 1 form group 0 and 2, 3 group 1 (contiguous)
+    ("B T F", "GN"): ((1, 2, 4), {"G": 2}, [[[0, 0, 1, 1], [0, 0, 1, 1]]]),
+    # [N, C, H, W] = [2, 2, 1, 2]
+    ("N C H W", "BN"): ((2, 2, 1, 2), {}, [[[[0, 0]], [[1, 1]]], [[[0, 0]], [[1, 1]]]]),
+    ("N C H W", "LN"): ((2, 2, 1, 2), {}, [[[[0, 0]], [[0, 0]]], [[[1, 1]], [[1, 1]]]]),
+    ("N C H W", "IN"): ((2, 2, 1, 2), {}, [[[[0, 0]], [[1, 1]]], [[[2, 2]], [[3, 3]]]]),
+    # [N, C, H, W] = [1, 4, 1, 2] with G = 2: channels 0, 1 form group 0 and 2, 3 group 1
+    ("N C H W", "GN"): ((1, 4, 1, 2), {"G": 2}, [[[[0, 0]], [[0, 0]], [[1, 1]], [[1, 1]]]]),
+}
+
+
+@pytest.mark.parametrize("layout, short", sorted(WRITTEN_OUT))
+def test_norms_table_matches_sets_written_out_by_hand(layout, short):
+    shape, sizes, expected = WRITTEN_OUT[(layout, short)]
+    spec = NORMS[layout][short]
+    labels = stat_groups(spec.layout, spec.over, shape, **sizes)
+    np.testing.assert_array_equal(labels, np.array(expected))

@@ -126,3 +126,25 @@ def test_attempt_reports_the_axes_the_error_and_the_warnings():
     assert str(failed).startswith("fails: RuntimeError")
     assert fits_nothing.over is None and fits_nothing.error is None
     assert "no set of axes" in str(fits_nothing)
+
+
+# find_over against answers written out by hand (not read from NORMS): the axes each PyTorch
+# layer pools, read off the layer itself.
+@pytest.mark.parametrize("layer, layout, sizes, expected", [
+    (torch.nn.BatchNorm1d(8), "B T F", {}, "B T"),
+    (torch.nn.InstanceNorm1d(8), "B T F", {}, "T"),
+    (torch.nn.GroupNorm(4, 8), "B T (G F)", {"G": 4}, "T F"),
+    (torch.nn.GroupNorm(1, 8), "B T F", {}, "T F"),
+])
+def test_find_over_of_torch_sequence_layers_written_out(layer, layout, sizes, expected):
+    x = torch.from_numpy(X)
+    with torch.no_grad():
+        y = layer(x.transpose(1, 2)).transpose(1, 2)
+    assert find_over(y, x, layout, eps=1e-5, **sizes) == expected
+
+
+def test_find_over_of_torch_layer_norm_written_out():
+    x = torch.from_numpy(X)
+    with torch.no_grad():
+        assert find_over(torch.nn.LayerNorm(8)(x), x, "B T F", eps=1e-5) == "F"
+        assert find_over(torch.nn.LayerNorm([5, 8])(x), x, "B T F", eps=1e-5) == "T F"

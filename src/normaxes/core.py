@@ -175,13 +175,16 @@ def resolve(layout: str, shape, sizes: dict | None = None) -> Spec:
     return Spec(layout=layout, dims=dims, shape=shape, sizes=out)
 
 
-def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
+def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: bool = True,
+                **sizes):
     r"""Standardize *x* over the named axes *over*.
 
     Every position of *x* belongs to exactly one statistics set: the positions that agree on all
     axes *not* in *over*. Each set gets its mean :math:`\mu` and **biased** variance
-    :math:`\sigma^2`, and ``y = (x - mu) / sqrt(sigma^2 + eps)``. There is no affine step here
-    (see :func:`normaxes.affine`).
+    :math:`\sigma^2`, and ``y = (x - mu) / sqrt(sigma^2 + eps)``. With ``center=False`` (RMS
+    normalization) nothing is subtracted and the mean of squares :math:`\rho^2` takes the place
+    of the variance: ``y = x / sqrt(rho^2 + eps)``. There is no affine step here (see
+    :func:`normaxes.affine`).
 
     Parameters
     ----------
@@ -195,7 +198,8 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
         The axis names whose positions share one mean and variance, e.g. ``"T F"``.
     eps
         A finite number >= 0 (Python or NumPy, e.g. ``np.finfo(np.float32).eps``), added to the
-        variance before the square root, in the dtype the statistics are computed in (below).
+        variance (the mean of squares, without centering) before the square root, in the dtype
+        the statistics are computed in (see Notes).
     mask
         Optional boolean array of the same kind as *x* and of the **same rank**, broadcastable to
         its shape (e.g. ``[B, T, 1]`` for ``[B, T, F]``; a ``[B, T]`` mask is refused with the fix
@@ -204,6 +208,8 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
         statistics set without a real entry. Masked entries never reach a sum, in the forward or
         the backward pass: NaN or inf in padding leave the output and the gradient at real entries
         finite, and a set without real entries has output 0 and gradient 0 even with ``eps=0``.
+    center
+        ``True`` (default): subtract the mean. ``False``: RMS normalization, no mean at all.
     sizes
         Sizes of axes inside parenthesised groups, all but one per group, e.g. ``G=2``.
 
@@ -245,8 +251,13 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
 
         standardize(x, "B T F", over="F")
         standardize(x, "B T (G F)", over="T F", G=2)
+
+    RMS normalization per frame (RMSNorm, as in T5 and LLaMA, before its gain)::
+
+        standardize(x, "B T F", over="F", center=False)
     """
-    d, m, _, var, count = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes)
+    d, m, _, var, count = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes,
+                                   center=center)
     e = scalar(eps, d.dtype)
     if m is None:
         denom = var + e
@@ -254,28 +265,35 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, **sizes):
         denom = torch.where(count > 0, var + e, torch.ones((), dtype=var.dtype, device=var.device))
     else:
         denom = np.where(count > 0, var + e, var.dtype.type(1))
-    # d (x - mean, 0 at masked entries) is a fresh array: divide it in place unless autograd
+    # d (x - mean, or x without centering; 0 at masked entries) is a fresh array unless it is x
+    # itself (no centering, no mask, no cast): divide it in place unless it is x or autograd
     # needs it, so that the output is the only full-size array a call allocates
+    fresh = center or m is not None
     if is_torch(d):
-        if d.requires_grad and torch.is_grad_enabled():
+        if not fresh or (d.requires_grad and torch.is_grad_enabled()):
             y = d / torch.sqrt(denom)
         else:
             y = d.div_(torch.sqrt(denom))
+    elif not fresh:
+        y = d / np.sqrt(denom)
     else:
         d /= np.sqrt(denom)
         y = d
     return to_dtype(y, x.dtype).reshape(x.shape)
 
 
-def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
+def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None, center=True):
     """(d, the mask or None, mean, variance, count) in the expanded layout, in the accumulation
-    dtype: d is ``x - mean``, with 0 at masked entries (so no NaN or inf of the padding reaches a
-    sum or a gradient).
+    dtype: d is ``x - mean`` (``x`` with ``center=False``, and then *var* is the mean of squares,
+    about 0), with 0 at masked entries (so no NaN or inf of the padding reaches a sum or a
+    gradient).
 
     Each statistic takes one pass: the mean from a sum, the variance from the sum of squares of
     d; d is the one full-size array kept, and :func:`standardize` divides it in place."""
     check_array(x)
     check_nonnegative("eps", eps)
+    if not isinstance(center, bool):
+        raise ValueError(f"center must be True or False, got {center!r}")
     spec = resolve(layout, x.shape, sizes)
     axes = spec.axes(over)
     if mask is not None:
@@ -302,7 +320,7 @@ def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
             mean = torch.zeros(kept, dtype=acc, device=x.device) if tt else np.zeros(kept, acc)
             return copy(xa), m, mean, copy(mean), count
         mean = total(xa) / count
-        d = xa - mean
+        d = (xa - mean) if center else xa
         var = sumsq(d) / count
     else:
         if tt:
@@ -314,7 +332,7 @@ def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None):
             count = total(m.astype(acc))
             safe = np.maximum(count, 1)
         mean = total(where_zero(m, xa)) / safe
-        d = where_zero(m, xa - mean)
+        d = where_zero(m, (xa - mean) if center else xa)
         var = sumsq(d) / safe
     return d, m, mean, var, count
 

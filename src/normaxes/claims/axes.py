@@ -6,6 +6,14 @@ import torch.nn.functional as F
 
 from .. import NORMS, data, standardize
 from ..book.ledger import claim
+from ..chapters.axes import (
+    KERAS_LAYERS,
+    TORCH_LAYERS,
+    as_image,
+    from_image,
+    plain_norm,
+    table_vs_layers,
+)
 
 CH = "01"
 
@@ -89,6 +97,42 @@ def _():
             standardize(torch.from_numpy(x), "B T (G F)", over="T F", G=4))
 
 
+@claim("ln-tiny-by-hand", chapter=CH, layout="[B,T,F]",
+       statement="On the tiny sequence every frame holds two numbers, so per-frame Layer Norm "
+                 "(eps = 0) turns each frame into (-1, 1) or (1, -1), the smaller number first "
+                 "getting -1: the answer written out by hand.",
+       left='standardize(x, "B T F", over="F", eps=0)', right="the 12 signs written out")
+def _():
+    x = data.tiny_sequence()  # [[[1, 3], [2, 6], [6, 4]], [[4, 0], [5, 9], [0, 2]]]
+    by_hand = np.array([[[-1, 1], [-1, 1], [1, -1]], [[1, -1], [-1, 1], [-1, 1]]])
+    return standardize(x, "B T F", over="F", eps=0), by_hand
+
+
+@claim("plain-equals-standardize-seq", chapter=CH, layout="[B,T,F]",
+       statement="Each norm's standardize call gives what two lines of plain PyTorch give: the "
+                 "mean and the biased variance over the norm's dimensions, after a reshape for "
+                 "Group Norm (BN, LN, GN with G = 2, IN, stacked).",
+       left="NORMS[\"B T F\"][...] (standardize)",
+       right="plain_norm: x.mean(dim=...), x.var(dim=...)")
+def _():
+    x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=7, dtype=np.float64))
+    ours = [NORMS["B T F"][s](x, **({"G": 2} if s == "GN" else {})) for s in NORMS["B T F"]]
+    by_plain = [plain_norm(x, s, "B T F", G=2) for s in NORMS["B T F"]]
+    return torch.stack(ours), torch.stack(by_plain)
+
+
+@claim("plain-equals-standardize-img", chapter=CH, layout="[N,C,H,W]",
+       statement="The same on images: standardize and plain PyTorch agree for BN, LN, GN with "
+                 "G = 3 and IN.",
+       left="NORMS[\"N C H W\"][...] (standardize)",
+       right="plain_norm: x.mean(dim=...), x.var(dim=...)")
+def _():
+    x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=7, dtype=np.float64))
+    ours = [NORMS["N C H W"][s](x, **({"G": 3} if s == "GN" else {})) for s in NORMS["N C H W"]]
+    by_plain = [plain_norm(x, s, "N C H W", G=3) for s in NORMS["N C H W"]]
+    return torch.stack(ours), torch.stack(by_plain)
+
+
 @claim("channels-last-same-stats", chapter=CH, layout="[N,H,W,C]",
        statement="Channels last changes the layout string, not the statistics: Group Norm on "
                  "[N,H,W,C] read as \"N H W (G C)\" equals Group Norm on [N,C,H,W].",
@@ -101,15 +145,6 @@ def _():
     return ours, standardize(x, "N (G C) H W", over="C H W", G=3)
 
 
-def _as_image(x):
-    """The sequence [B, T, F] viewed as an image [N=B, C=F, H=T, W=1], and back."""
-    return np.ascontiguousarray(x.transpose(0, 2, 1)[..., None])
-
-
-def _from_image(y):
-    return y[..., 0].transpose(0, 2, 1)
-
-
 @claim("sequence-as-image", chapter=CH, layout="[B,T,F] as [N,C,H,W]",
        statement="A sequence is an image with C = F, H = T and W = 1: on that view Batch, Group "
                  "and Instance Norm reduce over the matching axes (B T as N H W, T F as C H W, "
@@ -117,11 +152,11 @@ def _from_image(y):
        left="BN, GN, IN on [B,T,F]", right="the same norms on the view [B,F,T,1]")
 def _():
     x = data.sequence(B=4, T=20, F=8, seed=5)
-    img = _as_image(x)
+    img = as_image(x)
     seq_side, img_side = [], []
     for short, sizes in (("BN", {}), ("GN", {"G": 2}), ("IN", {})):
         seq_side.append(NORMS["B T F"][short](x, **sizes))
-        img_side.append(_from_image(NORMS["N C H W"][short](img, **sizes)))
+        img_side.append(from_image(NORMS["N C H W"][short](img, **sizes)))
     return np.stack(seq_side), np.stack(img_side)
 
 
@@ -131,4 +166,62 @@ def _():
        left='sequence LN, over "F"', right='image LN on the view, over "C H W"')
 def _():
     x = data.sequence(B=4, T=20, F=8, seed=5)
-    return NORMS["B T F"]["LN"](x), _from_image(NORMS["N C H W"]["LN"](_as_image(x)))
+    return NORMS["B T F"]["LN"](x), from_image(NORMS["N C H W"]["LN"](as_image(x)))
+
+
+# The book's answer table, NORMS, against the frameworks' own layers: one claim per norm per
+# layout, each comparing the table's entry with the PyTorch and the Keras layer at once. Group Norm
+# uses G = 2 of 6 channels, neither 1 nor C, so the grouping (G C), not (C G), is tested too.
+
+def _table_claim(short, layout):
+    spec = NORMS[layout][short]
+    g = f", {spec.group_axis}=2" if spec.group_axis else ""
+    return claim(
+        f"norms-table-{short.lower()}-{'seq' if layout == 'B T F' else 'img'}", chapter=CH,
+        layout="[B,T,F]" if layout == "B T F" else "[N,C,H,W]",
+        statement=f"The book's answer for {spec.name} on {layout}, "
+                  f"standardize(x, \"{spec.layout}\", over=\"{spec.over}\"{g}), is what the "
+                  "PyTorch and the Keras layer compute "
+                  "(training mode, eps 1e-5, fresh scale and shift).",
+        left=f'NORMS["{layout}"]["{short}"]',
+        right=f"{TORCH_LAYERS[layout][short]}; Keras {KERAS_LAYERS[layout][short]}")
+
+
+@_table_claim("BN", "B T F")
+def _():
+    return table_vs_layers("BN", "B T F")
+
+
+@_table_claim("LN", "B T F")
+def _():
+    return table_vs_layers("LN", "B T F")
+
+
+@_table_claim("GN", "B T F")
+def _():
+    return table_vs_layers("GN", "B T F")
+
+
+@_table_claim("IN", "B T F")
+def _():
+    return table_vs_layers("IN", "B T F")
+
+
+@_table_claim("BN", "N C H W")
+def _():
+    return table_vs_layers("BN", "N C H W")
+
+
+@_table_claim("LN", "N C H W")
+def _():
+    return table_vs_layers("LN", "N C H W")
+
+
+@_table_claim("GN", "N C H W")
+def _():
+    return table_vs_layers("GN", "N C H W")
+
+
+@_table_claim("IN", "N C H W")
+def _():
+    return table_vs_layers("IN", "N C H W")

@@ -1,0 +1,170 @@
+"""Chapter 1: the book's answer table, ``NORMS``, run beside the frameworks' own layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import NORMS, data, load_keras, on_channels_first, to_numpy
+
+__all__ = ["table_vs_layers", "TORCH_LAYERS", "KERAS_LAYERS", "PLAIN_DIMS", "plain", "plain_norm",
+           "as_image", "from_image", "exact_sets", "sets_digest"]
+
+TORCH_LAYERS = {
+    "B T F": {"BN": "nn.BatchNorm1d(F) on [B,F,T]", "LN": "nn.LayerNorm(F)",
+              "GN": "nn.GroupNorm(G, F) on [B,F,T]", "IN": "nn.InstanceNorm1d(F) on [B,F,T]"},
+    "N C H W": {"BN": "nn.BatchNorm2d(C)", "LN": "nn.LayerNorm([C, H, W])",
+                "GN": "nn.GroupNorm(G, C)", "IN": "nn.InstanceNorm2d(C)"},
+}
+"""The PyTorch layer that :func:`table_vs_layers` runs for each entry of ``NORMS``."""
+
+KERAS_LAYERS = {
+    "B T F": {"BN": "BatchNormalization()", "LN": "LayerNormalization()",
+              "GN": "GroupNormalization(groups=G)", "IN": "GroupNormalization(groups=F)"},
+    "N C H W": {"BN": "BatchNormalization(axis=1)", "LN": "LayerNormalization(axis=[1, 2, 3])",
+                "GN": "GroupNormalization(groups=G, axis=1)",
+                "IN": "GroupNormalization(groups=C, axis=1)"},
+}
+"""The Keras 3 layer that :func:`table_vs_layers` runs for each entry of ``NORMS`` (Keras has no
+Instance Norm layer; Group Norm with one channel per group is one)."""
+
+
+def _torch_layer(short: str, layout: str, channels: int, G: int, spatial: tuple):
+    nn = torch.nn
+    if layout == "B T F":  # PyTorch's sequence layers want [B, F, T]; LN normalizes the last axis
+        layer = {"BN": nn.BatchNorm1d(channels), "LN": nn.LayerNorm(channels),
+                 "GN": nn.GroupNorm(G, channels), "IN": nn.InstanceNorm1d(channels)}[short]
+        return layer if short == "LN" else (lambda x: on_channels_first(layer, x))
+    return {"BN": nn.BatchNorm2d(channels), "LN": nn.LayerNorm([channels, *spatial]),
+            "GN": nn.GroupNorm(G, channels), "IN": nn.InstanceNorm2d(channels)}[short]
+
+
+def _keras_layer(short: str, layout: str, channels: int, G: int):
+    layers = load_keras().layers
+    axis = -1 if layout == "B T F" else 1
+    ln_axis = -1 if layout == "B T F" else [1, 2, 3]
+    return {"BN": layers.BatchNormalization(axis=axis, epsilon=1e-5),
+            "LN": layers.LayerNormalization(axis=ln_axis, epsilon=1e-5),
+            "GN": layers.GroupNormalization(groups=G, axis=axis, epsilon=1e-5),
+            "IN": layers.GroupNormalization(groups=channels, axis=axis, epsilon=1e-5)}[short]
+
+
+def table_vs_layers(short: str, layout: str, *, G: int = 2, channels: int = 6, seed: int = 6):
+    """Run ``NORMS[layout][short]`` and the PyTorch and Keras layers of that norm on one input.
+
+    The input is ``data.sequence(B=4, T=20, F=channels)`` or ``data.images(N=4, C=channels, H=5,
+    W=5)``. Returns ``(ours, refs)``: the table's result stacked twice, and the PyTorch and the
+    Keras result stacked, so that one comparison checks the table against both frameworks.
+    The layers are fresh (scale 1, shift 0), in training mode, with eps 1e-5 (Keras' default
+    is 1e-3, so it is set). Group Norm uses *G* groups: pick neither 1 nor *channels*, so that the
+    grouping of the channels is tested too.
+    """
+    if layout not in NORMS:
+        raise ValueError(f"layout {layout!r} is not one of the book's layouts {list(NORMS)}")
+    if short not in NORMS[layout]:
+        raise ValueError(f"norm {short!r} is not one of {list(NORMS[layout])}")
+    if layout == "B T F":
+        x = torch.from_numpy(data.sequence(B=4, T=20, F=channels, seed=seed))  # [B, T, F]
+    else:
+        x = torch.from_numpy(data.images(N=4, C=channels, H=5, W=5, seed=seed))  # [N, C, H, W]
+    spec = NORMS[layout][short]
+    ours = spec(x, **({spec.group_axis: G} if spec.group_axis else {}))
+    with torch.no_grad():
+        ref_torch = _torch_layer(short, layout, channels, G, tuple(x.shape[2:]))(x)
+    ref_keras = _keras_layer(short, layout, channels, G)(x, training=True)
+    return np.stack([to_numpy(ours)] * 2), np.stack([to_numpy(ref_torch), to_numpy(ref_keras)])
+
+
+# --- the worked example and the plain code beside the primitive
+
+PLAIN_DIMS = {
+    "B T F": {"BN": (0, 1), "LN": (2,), "IN": (1,)},
+    "N C H W": {"BN": (0, 2, 3), "LN": (1, 2, 3), "IN": (2, 3)},
+}
+"""The dimensions a plain ``x.mean(dim=...)`` reduces for each norm (Group Norm reshapes first)."""
+
+
+def plain(x, dims, eps=1e-5):
+    """Standardize *x* over the dimensions *dims*: the two lines a reader writes by hand."""
+    mu = x.mean(dim=dims, keepdim=True)
+    var = x.var(dim=dims, unbiased=False, keepdim=True)  # the biased variance: divide by m
+    return (x - mu) / torch.sqrt(var + eps)
+
+
+def plain_norm(x, short: str, layout: str, G: int = 2, eps: float = 1e-5):
+    """Norm *short* on *layout* written with :func:`plain` and ``reshape`` only, on a torch tensor.
+
+    Group Norm splits the feature (channel) dimension into ``G`` groups with ``reshape`` and
+    reduces over time (space) and the features of one group.
+    """
+    if short != "GN":
+        return plain(x, PLAIN_DIMS[layout][short], eps)
+    if layout == "B T F":
+        B, T, F = x.shape
+        return plain(x.reshape(B, T, G, F // G), (1, 3), eps).reshape(B, T, F)
+    N, C, H, W = x.shape
+    return plain(x.reshape(N, G, C // G, H, W), (2, 3, 4), eps).reshape(N, C, H, W)
+
+
+def as_image(x):
+    """The sequence ``[B, T, F]`` viewed as an image ``[N=B, C=F, H=T, W=1]``."""
+    return np.ascontiguousarray(x.transpose(0, 2, 1)[..., None])
+
+
+def from_image(y):
+    """The inverse of :func:`as_image`: an image ``[B, F, T, 1]`` back to ``[B, T, F]``."""
+    return y[..., 0].transpose(0, 2, 1)
+
+
+def exact_sets(x, layout: str, over: str, **sizes) -> str:
+    """The statistics sets of *x* under ``standardize(x, layout, over)`` as a Markdown table,
+    with each set's entries and its mean and biased variance as exact fractions.
+
+    For the book's tiny integer tensors: every number in the table can be checked by hand.
+    """
+    from fractions import Fraction
+
+    from ..book.tables import markdown_table
+    from ..core import stat_groups
+
+    values = np.asarray(x)
+    labels = stat_groups(layout, over, values.shape, **sizes)
+    rows = []
+    for label in range(int(labels.max()) + 1):
+        where = np.argwhere(labels == label)
+        entries = [Fraction(int(values[tuple(i)])) for i in where]
+        m = len(entries)
+        mu = sum(entries) / m
+        var = sum((e - mu) ** 2 for e in entries) / m
+        rows.append({"set": label + 1, "entries": " ".join(str(e) for e in entries),
+                     "m": m, "mean": str(mu), "variance": str(var)})
+    return markdown_table(rows, ["set", "entries", "m", "mean", "variance"])
+
+
+def sets_digest(layout: str, shape, G: int = 2) -> str:
+    """What the cube figure of :func:`~normaxes.book.figures.draw_norms` shows, as text.
+
+    For each norm on *layout*: how many statistics sets an array of *shape* has and their size m
+    (from :func:`~normaxes.stat_groups`), and which cubes of the figure are shaded (the set of the
+    first entry, from :func:`~normaxes.book.figures.cube_view`, the function the figure draws):
+    the batch rows and channel columns it touches and how many of the flattened positions.
+    Printed beside the figure, so that nbval compares what the picture shows.
+    """
+    from ..book.figures import CUBE_AXES, cube_view
+    from ..core import stat_groups
+
+    batch, channel = CUBE_AXES[layout]
+    lines = []
+    for short, spec in NORMS[layout].items():
+        sizes = {spec.group_axis: G} if spec.group_axis else {}
+        counts = np.bincount(stat_groups(spec.layout, spec.over, shape, **sizes).ravel())
+        if not (counts == counts[0]).all():
+            raise AssertionError(f"{spec.name}: statistics sets of unequal size {counts}")
+        shared, _ = cube_view(spec.layout, spec.over, shape, batch=batch, channel=channel,
+                              **sizes)
+        rows = np.flatnonzero(shared.any(axis=(1, 2)))
+        cols = np.flatnonzero(shared.any(axis=(0, 2)))
+        lines.append(f"{spec.name:<14} over {spec.over:<6} {len(counts):>4} sets of m = "
+                     f"{counts[0]:<4} shaded: {batch} {rows.tolist()}, {channel} {cols.tolist()}, "
+                     f"{int(shared.any(axis=(0, 1)).sum())} of {shared.shape[2]} positions")
+    return "\n".join(lines)
