@@ -253,7 +253,10 @@ class MaskedBatchNorm1d(torch.nn.Module):
         denom = var + float(self.eps)
         if batch_stats:  # a feature without real frames: 0, not 0/0, even with eps=0
             denom = torch.where(count > 0, denom, torch.ones((), dtype=acc, device=x.device))
-        y = d / torch.sqrt(denom)
+        if d.requires_grad and torch.is_grad_enabled():
+            y = d / torch.sqrt(denom)
+        else:  # d is a fresh array that autograd does not need: divide it in place
+            y = d.div_(torch.sqrt(denom))
         if self.weight is not None:
             y = y * self.weight
         if self.bias is not None:
