@@ -18,13 +18,12 @@ from typing import Callable
 
 import numpy as np
 
-from .._arrays import FLOOR
 from ..interop import to_numpy
 from .tables import markdown_table
 
 __all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "verdicts",
-           "anchor", "shown_in", "run_all", "table", "format_diff", "claim_code", "chapter_docs",
-           "chapter_tables"]
+           "anchor", "shown_in", "run_all", "table", "format_diff", "equal_bound", "claim_code",
+           "chapter_docs", "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 EXPECTS = ("equal", "differ")
@@ -56,6 +55,7 @@ class Result:
     diff: float
     dtype: np.dtype
     holds: bool
+    ulp: float = 0.0  # one float step of the compared values, in the coarser dtype of the two
 
     @property
     def verdict(self) -> str:
@@ -65,7 +65,27 @@ class Result:
     @property
     def measured(self) -> str:
         """The largest difference as stable text (see :func:`format_diff`)."""
-        return format_diff(self.diff, self.dtype, self.claim.expect)
+        return format_diff(self.diff, self.dtype, self.claim.expect, self.claim.tol)
+
+    @property
+    def margin_ulps(self) -> float:
+        """How many float steps of the compared values separate the difference from the nearest
+        edge of what :attr:`measured` prints: the tolerance of an equality, the rounding
+        boundaries of a difference's two digits. A rounding step or two (another CPU code path,
+        another number of threads) must not change the printed text, so this must be large.
+        """
+        if not math.isfinite(self.diff):
+            return 0.0
+        bound = equal_bound(self.dtype, self.claim.tol)
+        if self.claim.expect == "equal" and self.diff <= bound:
+            gap = bound - self.diff
+        elif self.claim.expect == "equal":  # printed as the power of ten above
+            top = 10.0 ** math.ceil(math.log10(self.diff))
+            gap = min(top - self.diff, self.diff - top / 10)
+        else:
+            lo, hi = _rounding_edges(self.diff)
+            gap = min(self.diff - lo, hi - self.diff)
+        return math.inf if self.ulp == 0 else gap / self.ulp
 
     def line(self) -> str:
         mark = "holds" if self.holds else "FAILS"
@@ -125,18 +145,46 @@ def _get(name: str) -> Claim:
     return REGISTRY[name]
 
 
-def format_diff(diff: float, dtype, expect: str) -> str:
-    """The largest difference as text that does not change with the order of float reductions.
+def _sci(x: float) -> str:
+    """``1e-05`` as ``1e-5``: a power of ten (or any tolerance) in short scientific notation."""
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
-    An expected equality prints the power of ten just above the difference, never below the
-    dtype's floor (1e-6 for float32, 1e-12 for float64); a difference prints two significant
-    digits.
+
+def equal_bound(dtype, tol: float | None = None) -> float:
+    """The tolerance that decides an equality: the claim's own *tol*, else the dtype's."""
+    return tol if tol is not None else EQUAL_TOL.get(np.dtype(dtype), 1e-10)
+
+
+def format_diff(diff: float, dtype, expect: str, tol: float | None = None) -> str:
+    """The largest difference as text that does not move with the CPU code path.
+
+    An equality that holds prints the tolerance that decides it, one fixed bucket per dtype
+    (``max|Δ| ≤ 1e-5 (float32 tolerance)``) or the claim's own *tol*: PyTorch's vectorised and
+    non-vectorised kernels (``ATEN_CPU_CAPABILITY``) and the number of threads move a float32
+    difference by a rounding step or two, which a bucket at the nearest power of ten turned into
+    different text. A difference prints two significant digits. An equality above its tolerance
+    (a claim that fails, or a caller's own check with a looser bound) prints the power of ten
+    above it. The unit test of the ledger checks that no claim's measured value sits within a few
+    float steps of the edge of what it prints (see :meth:`Result.margin_ulps`).
     """
-    if expect == "differ" or diff > 1e-3:
+    dtype = np.dtype(dtype)
+    bound = equal_bound(dtype, tol)
+    if expect == "differ" or not math.isfinite(diff):
         return f"max|Δ| = {diff:.2g}"
-    floor = FLOOR.get(np.dtype(dtype), 1e-12)
-    bound = floor if diff <= floor else 10.0 ** math.ceil(math.log10(diff))
-    return f"max|Δ| ≤ {bound:.0e}"
+    if diff > bound:
+        return f"max|Δ| ≤ {_sci(10.0 ** math.ceil(math.log10(diff)))}"
+    which = "the claim's tolerance" if tol is not None else f"{dtype.name} tolerance"
+    return f"max|Δ| ≤ {_sci(bound)} ({which})"
+
+
+def _rounding_edges(diff: float) -> tuple[float, float]:
+    """The interval of values that print like *diff* with two significant digits."""
+    if diff <= 0 or not math.isfinite(diff):
+        return diff, diff
+    step = 10.0 ** (math.floor(math.log10(diff)) - 1)
+    k = round(diff / step)
+    return (k - 0.5) * step, (k + 0.5) * step
 
 
 def run(name: str) -> Result:
@@ -150,10 +198,21 @@ def run(name: str) -> Result:
     if not math.isfinite(diff):
         holds = False
     elif c.expect == "equal":
-        holds = diff <= (c.tol if c.tol is not None else EQUAL_TOL.get(dtype, 1e-10))
+        holds = diff <= equal_bound(dtype, c.tol)
     else:
         holds = diff >= c.min_diff
-    return Result(c, diff, dtype, holds)
+    return Result(c, diff, dtype, holds, _ulp(a, b))
+
+
+def _ulp(a: np.ndarray, b: np.ndarray) -> float:
+    """One float step at the magnitude of the compared values, in the coarser of their dtypes."""
+    kinds = [v.dtype for v in (a, b) if v.dtype.kind == "f"]
+    coarse = max(kinds, key=lambda d: np.finfo(d).eps) if kinds else np.dtype(np.float64)
+    values = np.abs(np.concatenate([a.ravel(), b.ravel()]).astype(np.float64))
+    values = values[np.isfinite(values)]
+    scale = float(values.max()) if values.size else 0.0
+    scale = min(scale, float(np.finfo(coarse).max))
+    return float(np.spacing(coarse.type(scale)))
 
 
 def check(name: str) -> Result:
@@ -171,21 +230,25 @@ def anchor(name: str) -> str:
     return f"claim-{name}"
 
 
-def show(name: str) -> None:
+def show(name: str, fold: bool = False) -> None:
     """Check claim *name* and display, in a notebook, its statement, its code and the result.
 
     The block carries the label :func:`anchor` gives, so that other pages link to it instead of
     showing it again (each claim is shown on one page; :func:`verdict` shows a line elsewhere).
-    Returns nothing, so that a notebook cell ending in ``show(...)`` displays the claim once.
+    With *fold*, the code sits in a folded ``<details>`` block the reader opens with a click (for
+    reference pages that show many claims). Returns nothing, so that a notebook cell ending in
+    ``show(...)`` displays the claim once.
     """
     from IPython.display import Markdown, display
 
     r = check(name)
-    body = claim_code(r.claim)
+    code = f"```python\n{claim_code(r.claim).rstrip()}\n```"
+    if fold:
+        summary = f"<summary>The code of <code>{name}</code></summary>"
+        code = f"<details>{summary}\n\n{code}\n\n</details>"
     display(Markdown(
         f"({anchor(name)})=\n\n"
-        f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n"
-        f"```python\n{body.rstrip()}\n```\n\n"
+        f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n{code}\n\n"
         f"Measured: **{r.verdict}**, {r.measured}."
     ))
 
@@ -280,35 +343,74 @@ def run_all(chapter: str | None = None) -> list[Result]:
     return [run(c.name) for c in claims(chapter)]
 
 
+_COLUMNS = ["verdict", "max. difference", "claim (layout): statement, *the two sides*"]
+
+
+def _row(r: Result, *, chapter: bool = False) -> dict:
+    """One table row: the verdict first, then the largest difference, then the claim in full."""
+    c = r.claim
+    verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
+    where = f"chapter {c.chapter}, " if chapter else ""
+    text = f"`{c.name}` ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
+    return dict(zip(_COLUMNS, (verdict, r.measured.removeprefix("max|Δ| "), text), strict=True))
+
+
 def table(results: list[Result]) -> str:
-    """A Markdown table of *results*: claim, chapter, layout, the two sides, expected, measured."""
-    rows = []
-    for r in results:
-        c = r.claim
-        rows.append({"claim": f"`{c.name}`", "chapter": c.chapter, "layout": c.layout,
-                     "left": c.left, "right": c.right, "expected": c.expect,
-                     "measured": r.measured, "holds": "yes" if r.holds else "**NO**"})
-    return markdown_table(rows, ["claim", "chapter", "layout", "left", "right", "expected",
-                                 "measured", "holds"])
+    """A Markdown table of *results*: verdict, largest difference, then the claim in full.
+
+    Three columns, the verdict first, so that the table fits the text column; the claim's name,
+    chapter, layout, statement and its two sides share the last cell.
+    """
+    return markdown_table([_row(r, chapter=True) for r in results], _COLUMNS)
 
 
 def chapter_docs(folder) -> dict[str, str]:
-    """Map each chapter number to its document name, from the files in *folder*.
+    """Map each chapter key of the ledger to its document name, in the book's reading order.
 
-    ``chapters/01_axes_and_layouts.ipynb`` gives ``{"01": "01_axes_and_layouts"}``; a chapter
-    still written as ``.md`` counts too.
+    A claim's chapter is the number of a numbered chapter (``chapters/01_axes_and_layouts.ipynb``
+    gives ``{"01": "01_axes_and_layouts"}``) or the name of an unnumbered one
+    (``chapters/training.ipynb`` gives ``{"training": "training"}``; a page of that kind is
+    listed only if it holds claims). The order is the order of
+    the table of contents, ``_toc.yml`` beside *folder*, where there is one; a chapter still
+    written as ``.md`` counts too. The repository root stands for its ``chapters/``, so the
+    ledger page gives the same output with its working directory at either.
     """
     from pathlib import Path
 
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is not a directory")
+    if (folder / "chapters").is_dir() and not any(folder.glob("[0-9]*_*.ipynb")):
+        folder = folder / "chapters"  # a kernel started at the repository root, not chapters/
+    stems = [p.stem for p in sorted(folder.iterdir()) if p.suffix in (".ipynb", ".md")]
+    toc = folder.resolve().parent / "_toc.yml"
+    if toc.is_file():
+        import yaml
+
+        listed = toc_files(yaml.safe_load(toc.read_text(encoding="utf-8")))
+        order = [Path(f).stem for f in listed if Path(f).parent.name == folder.resolve().name]
+        stems = [s for s in order if s in stems] + [s for s in stems if s not in order]
+    keys = {c.chapter for c in claims()}
     docs = {}
-    for path in sorted(folder.iterdir()):
-        number = path.stem.split("_", 1)[0]
-        if path.suffix in (".ipynb", ".md") and number.isdigit() and "_" in path.stem:
-            docs.setdefault(number, path.stem)
+    for stem in stems:
+        number = stem.split("_", 1)[0]
+        key = number if number.isdigit() and "_" in stem else stem
+        if key in keys or key.isdigit():
+            docs.setdefault(key, stem)
     return docs
+
+
+def toc_files(node) -> list[str]:
+    """Every ``file:`` entry of a parsed ``_toc.yml``, in order."""
+    if isinstance(node, dict):
+        out = [node["file"]] if "file" in node else []
+        for value in node.values():
+            if isinstance(value, (list, dict)):
+                out += toc_files(value)
+        return out
+    if isinstance(node, list):
+        return [f for item in node for f in toc_files(item)]
+    return []
 
 
 def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) -> str:
@@ -316,26 +418,21 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
 
     With *docs* (see :func:`chapter_docs`), the heading links to the chapter with MyST's
     ``{doc}`` role, so the output must be rendered as MyST Markdown (in a notebook cell, metadata
-    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the claim, its layout and statement,
-    its two computations, the expected verdict and the measured one with the largest difference.
+    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the measured verdict (and, for a claim
+    that fails, the expected one), the largest difference, then the claim's name, layout,
+    statement and its two computations in one cell, so that the table fits the text column.
     """
     docs = docs or {}
     by_chapter: dict[str, list[Result]] = {}
     for r in results:
         by_chapter.setdefault(r.claim.chapter, []).append(r)
     parts = []
-    for chapter in sorted(by_chapter):
+    order = [c for c in docs if c in by_chapter] + sorted(c for c in by_chapter if c not in docs)
+    for chapter in order:
         rs = by_chapter[chapter]
         where = f"{{doc}}`{docs[chapter]}`" if chapter in docs else f"chapter {chapter}"
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        rows = []
-        for r in rs:
-            c = r.claim
-            measured = f"{r.verdict}, {r.measured}" + ("" if r.holds else " (**FAILS**)")
-            rows.append({"claim": c.name, "layout: statement": f"{c.layout}: {c.statement}",
-                         "left vs. right": f"{c.left} vs. {c.right}", "expects": c.expect,
-                         "measured": measured})
-        parts.append(markdown_table(rows))
+        parts.append(markdown_table([_row(r) for r in rs], _COLUMNS))
     return "\n\n".join(parts)

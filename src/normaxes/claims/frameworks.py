@@ -5,8 +5,10 @@ import warnings
 import numpy as np
 import torch
 
-from .. import data, load_keras, standardize
+from .. import affine, data, load_keras, on_channels_first, standardize
 from ..book.ledger import claim
+from ..chapters.frameworks import FIG3_TF, flax_apply
+from ..envs import run_in
 
 CH = "06"
 
@@ -166,3 +168,258 @@ def _():
     keras_matched = LN(epsilon=1e-5)(x)  # only eps changed
     assert (keras_matched - torch_default).abs().max() < 1e-5  # the difference vanishes
     return torch_default, LN()(x)  # Keras' default epsilon = 1e-3
+
+
+# ---- The GN paper's Fig. 3 code, run in TensorFlow 2.15 (the TF environment) ----------------
+
+@claim("fig3-tf-img", chapter=CH, layout="[N,C,H,W]",
+       statement="The GN paper's Fig. 3 code as printed, run in TensorFlow, is standardize over "
+                 "the channels of one group, H and W, then one scale and shift per channel.",
+       left="Fig. 3 GroupNorm(x, gamma, beta, G=3) in TensorFlow",
+       right='standardize "N (G C) H W" over "C H W", then affine')
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=40)  # [N, C, H, W]
+    rng = np.random.default_rng(40)
+    gamma = rng.normal(1, 0.5, (1, 6, 1, 1)).astype(np.float32)  # the paper's shapes
+    beta = rng.normal(0, 0.5, (1, 6, 1, 1)).astype(np.float32)
+    y = run_in("tf", FIG3_TF + "y = GroupNorm(x, gamma, beta, G=3).numpy()",
+               {"x": x, "gamma": gamma, "beta": beta}, "y")
+    ours = affine(standardize(x, "N (G C) H W", over="C H W", G=3), "N C H W", "C",
+                  gamma.ravel(), beta.ravel())
+    return y, ours
+
+
+@claim("fig3-tf-img-torch", chapter=CH, layout="[N,C,H,W]",
+       statement="The same run of the Fig. 3 code equals PyTorch's F.group_norm with the same "
+                 "groups, weight and bias.",
+       left="Fig. 3 GroupNorm(x, gamma, beta, G=3) in TensorFlow",
+       right="F.group_norm(x, 3, weight, bias)")
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=40)  # [N, C, H, W]
+    rng = np.random.default_rng(40)
+    gamma = rng.normal(1, 0.5, (1, 6, 1, 1)).astype(np.float32)
+    beta = rng.normal(0, 0.5, (1, 6, 1, 1)).astype(np.float32)
+    y = run_in("tf", FIG3_TF + "y = GroupNorm(x, gamma, beta, G=3).numpy()",
+               {"x": x, "gamma": gamma, "beta": beta}, "y")
+    ref = torch.nn.functional.group_norm(torch.from_numpy(x), 3,
+                                         torch.from_numpy(gamma.ravel()),
+                                         torch.from_numpy(beta.ravel()), eps=1e-5)
+    return y, ref
+
+
+@claim("fig3-tf-seq", chapter=CH, layout="[B,T,F]",
+       statement="The Fig. 3 code given a sequence as [B, F, T, 1] (T in place of H, W = 1) is "
+                 'standardize "B T (G F)" over "T F", and equals nn.GroupNorm on [B, F, T].',
+       left="Fig. 3 GroupNorm(x, 1, 0, G=2) on [B,F,T,1], in TensorFlow",
+       right='standardize "B T (G F)" over "T F"; nn.GroupNorm(2, F) on [B,F,T]')
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=41)  # [B, T, F]
+    x4 = np.ascontiguousarray(x.transpose(0, 2, 1)[..., None])  # [B, F, T, 1]
+    y4 = run_in("tf", FIG3_TF + "y = GroupNorm(x, 1.0, 0.0, G=2).numpy()", {"x": x4}, "y")
+    y = y4[..., 0].transpose(0, 2, 1)  # back to [B, T, F]
+    with torch.no_grad():
+        ref = on_channels_first(torch.nn.GroupNorm(2, 8), torch.from_numpy(x))
+    assert np.abs(ref.numpy() - y).max() <= 1e-5  # PyTorch agrees as well
+    return y, standardize(x, "B T (G F)", over="T F", G=2)
+
+
+@claim("fig3-tf-g1-is-tfkeras-ln-img", chapter=CH, layout="[N,C,H,W]",
+       statement="With G = 1, the Fig. 3 code on channels-first images equals tf.keras' "
+                 "LayerNormalization(axis=[1, 2, 3]) with the same epsilon.",
+       left="Fig. 3 GroupNorm(x, 1, 0, G=1)",
+       right="tf.keras LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)")
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=40)  # [N, C, H, W]
+    return run_in("tf", FIG3_TF + "gn = GroupNorm(x, 1.0, 0.0, G=1).numpy()\n"
+                  "ln = tf.keras.layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)(x)",
+                  {"x": x}, ["gn", "ln"])
+
+
+# ---- TF-Addons' GroupNormalization against tf.keras' LayerNormalization ---------------------
+
+@claim("tfa-gn1-differs-tfkeras-ln-seq", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="TF-Addons' GroupNormalization(groups=1) and tf.keras' LayerNormalization(), "
+                 "both with their defaults, differ on a sequence: one pools T and F, the other "
+                 "each frame's F.",
+       left="tfa GroupNormalization(groups=1)", right="tf.keras LayerNormalization()")
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
+    return run_in("tf", """
+        import tensorflow as tf, tensorflow_addons as tfa
+        gn = tfa.layers.GroupNormalization(groups=1)(x).numpy()
+        ln = tf.keras.layers.LayerNormalization()(x).numpy()
+    """, {"x": x}, ["gn", "ln"])
+
+
+@claim("tfa-gn1-is-tfkeras-ln-axis12-seq", chapter=CH, layout="[B,T,F]",
+       statement="TF-Addons' GroupNormalization(groups=1) on a sequence equals tf.keras' "
+                 'LayerNormalization(axis=[1, 2]): both are standardize over "T F".',
+       left="tfa GroupNormalization(groups=1)",
+       right='tf.keras LayerNormalization(axis=[1, 2]); standardize over "T F"')
+def _():
+    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
+    gn, ln = run_in("tf", """
+        import tensorflow as tf, tensorflow_addons as tfa
+        gn = tfa.layers.GroupNormalization(groups=1)(x).numpy()
+        ln = tf.keras.layers.LayerNormalization(axis=[1, 2])(x).numpy()
+    """, {"x": x}, ["gn", "ln"])
+    ours = standardize(x, "B T F", over="T F", eps=1e-3)  # both default to epsilon=1e-3
+    assert np.abs(ours - ln).max() <= 1e-5  # the book's definition agrees
+    return gn, ln
+
+
+@claim("tfa-gn1-differs-tfkeras-ln-img", chapter=CH, layout="[N,H,W,C]", expect="differ",
+       statement="On channels-last images too, GroupNormalization(groups=1) (over H, W, C) and "
+                 "the default LayerNormalization() (over C, per pixel) differ.",
+       left="tfa GroupNormalization(groups=1)", right="tf.keras LayerNormalization()")
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    return run_in("tf", """
+        import tensorflow as tf, tensorflow_addons as tfa
+        gn = tfa.layers.GroupNormalization(groups=1)(x).numpy()
+        ln = tf.keras.layers.LayerNormalization()(x).numpy()
+    """, {"x": x}, ["gn", "ln"])
+
+
+@claim("tfa-gn1-is-tfkeras-ln-axis123-img", chapter=CH, layout="[N,H,W,C]",
+       statement="On channels-last images, GroupNormalization(groups=1) equals "
+                 'LayerNormalization(axis=[1, 2, 3]): both are standardize over "H W C".',
+       left="tfa GroupNormalization(groups=1)",
+       right='tf.keras LayerNormalization(axis=[1, 2, 3]); standardize over "H W C"')
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    gn, ln = run_in("tf", """
+        import tensorflow as tf, tensorflow_addons as tfa
+        gn = tfa.layers.GroupNormalization(groups=1)(x).numpy()
+        ln = tf.keras.layers.LayerNormalization(axis=[1, 2, 3])(x).numpy()
+    """, {"x": x}, ["gn", "ln"])
+    ours = standardize(x, "N H W C", over="H W C", eps=1e-3)
+    assert np.abs(ours - ln).max() <= 1e-5
+    return gn, ln
+
+
+@claim("tfa-gn-default-seq", chapter=CH, layout="[B,T,F]",
+       statement="TF-Addons' GroupNormalization() (32 groups, epsilon 1e-3) on a sequence with "
+                 "F = 64 is standardize over T and the 2 features of each group.",
+       left="tfa GroupNormalization()", right='standardize "B T (G F)" over "T F", G=32')
+def _():
+    x = data.sequence(B=4, T=10, F=64, seed=13)  # [B, T, F], F = 64
+    y = run_in("tf", """
+        import tensorflow_addons as tfa
+        y = tfa.layers.GroupNormalization()(x).numpy()
+    """, {"x": x}, "y")
+    return y, standardize(x, "B T (G F)", over="T F", G=32, eps=1e-3)
+
+
+@claim("tfa-in-default-img", chapter=CH, layout="[N,H,W,C]",
+       statement="TF-Addons' InstanceNormalization() on channels-last images is standardize "
+                 "over H and W.",
+       left="tfa InstanceNormalization()", right='standardize "N H W C" over "H W"')
+def _():
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    y = run_in("tf", """
+        import tensorflow_addons as tfa
+        y = tfa.layers.InstanceNormalization()(x).numpy()
+    """, {"x": x}, "y")
+    return y, standardize(x, "N H W C", over="H W", eps=1e-3)
+
+
+@claim("tfkeras-ln-default-seq", chapter=CH, layout="[B,T,F]",
+       statement="tf.keras' LayerNormalization() on a sequence is standardize over F, per "
+                 "frame, as in Keras 3.",
+       left="tf.keras LayerNormalization()", right='standardize over "F"')
+def _():
+    x = data.sequence(B=4, T=20, F=8, seed=11)  # [B, T, F]
+    y = run_in("tf", """
+        import tensorflow as tf
+        y = tf.keras.layers.LayerNormalization()(x).numpy()
+    """, {"x": x}, "y")
+    return y, standardize(x, "B T F", over="F", eps=1e-3)
+
+
+# ---- Flax (linen), on JAX: in the main environment ------------------------------------------
+
+@claim("flax-gn1-differs-ln-seq", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="Flax's GroupNorm(num_groups=1) and LayerNorm(), both with their defaults, "
+                 "differ on a sequence, although GroupNorm's docstring calls LayerNorm its "
+                 "special case with num_groups=1.",
+       left="flax.linen GroupNorm(num_groups=1)", right="flax.linen LayerNorm()")
+def _():
+    from flax import linen
+    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
+    return (flax_apply(linen.GroupNorm(num_groups=1), x),
+            flax_apply(linen.LayerNorm(), x))  # reduction_axes=-1: F
+
+
+@claim("flax-gn1-is-ln-axes12-seq", chapter=CH, layout="[B,T,F]",
+       statement="Flax's GroupNorm(num_groups=1) on a sequence equals LayerNorm(reduction_axes="
+                 '(1, 2)): both are standardize over "T F" with epsilon 1e-6.',
+       left="flax.linen GroupNorm(num_groups=1)",
+       right='flax.linen LayerNorm(reduction_axes=(1, 2)); standardize over "T F"')
+def _():
+    from flax import linen
+    x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
+    gn = flax_apply(linen.GroupNorm(num_groups=1), x)
+    ln = flax_apply(linen.LayerNorm(reduction_axes=(1, 2)), x)
+    assert np.abs(standardize(x, "B T F", over="T F", eps=1e-6) - ln).max() <= 1e-5
+    return gn, ln
+
+
+@claim("flax-gn1-differs-ln-img", chapter=CH, layout="[N,H,W,C]", expect="differ",
+       statement="On channels-last images, Flax's GroupNorm(num_groups=1) (over H, W, C) and "
+                 "LayerNorm() (over C, per pixel) differ.",
+       left="flax.linen GroupNorm(num_groups=1)", right="flax.linen LayerNorm()")
+def _():
+    from flax import linen
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    return (flax_apply(linen.GroupNorm(num_groups=1), x),
+            flax_apply(linen.LayerNorm(), x))
+
+
+@claim("flax-gn1-is-ln-axes123-img", chapter=CH, layout="[N,H,W,C]",
+       statement="On channels-last images, Flax's GroupNorm(num_groups=1) equals "
+                 "LayerNorm(reduction_axes=(1, 2, 3)), the example in its docstring.",
+       left="flax.linen GroupNorm(num_groups=1)",
+       right="flax.linen LayerNorm(reduction_axes=(1, 2, 3))")
+def _():
+    from flax import linen
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    return (flax_apply(linen.GroupNorm(num_groups=1), x),
+            flax_apply(linen.LayerNorm(reduction_axes=(1, 2, 3)), x))
+
+
+@claim("flax-ln-default-seq", chapter=CH, layout="[B,T,F]",
+       statement="Flax's LayerNorm() on a sequence is standardize over F with epsilon 1e-6.",
+       left="flax.linen LayerNorm()", right='standardize over "F", eps=1e-6')
+def _():
+    from flax import linen
+    x = data.sequence(B=4, T=20, F=8, seed=11)  # [B, T, F]
+    return flax_apply(linen.LayerNorm(), x), standardize(x, "B T F", over="F", eps=1e-6)
+
+
+@claim("flax-gn-default-seq", chapter=CH, layout="[B,T,F]",
+       statement="Flax's GroupNorm() (32 groups, epsilon 1e-6) on a sequence with F = 64 is "
+                 "standardize over T and the 2 features of each group.",
+       left="flax.linen GroupNorm()", right='standardize "B T (G F)" over "T F", G=32')
+def _():
+    from flax import linen
+    x = data.sequence(B=4, T=10, F=64, seed=13)  # [B, T, F], F = 64
+    return (flax_apply(linen.GroupNorm(), x),
+            standardize(x, "B T (G F)", over="T F", G=32, eps=1e-6))
+
+
+@claim("flax-gn1-is-ln-axes123-img-affine", chapter=CH, layout="[N,H,W,C]",
+       statement="With the same random scale and bias (both of shape [C]), Flax's "
+                 "GroupNorm(num_groups=1) and LayerNorm(reduction_axes=(1, 2, 3)) agree in "
+                 "full: Flax's Layer Norm keeps its parameters on feature_axes=-1.",
+       left="flax.linen GroupNorm(num_groups=1), random scale and bias",
+       right="flax.linen LayerNorm(reduction_axes=(1, 2, 3)), the same variables")
+def _():
+    from flax import linen
+    x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
+    rng = np.random.default_rng(12)
+    variables = {"params": {"scale": rng.normal(1, 0.5, 6).astype(np.float32),  # [C]
+                            "bias": rng.normal(0, 0.5, 6).astype(np.float32)}}
+    gn = linen.GroupNorm(num_groups=1).apply(variables, x)
+    ln = linen.LayerNorm(reduction_axes=(1, 2, 3)).apply(variables, x)
+    return np.asarray(gn), np.asarray(ln)
