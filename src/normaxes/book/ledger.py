@@ -76,6 +76,8 @@ class Result:
         """
         if not math.isfinite(self.diff):
             return 0.0
+        if self.claim.tol == 0 and self.diff == 0 and self.claim.expect == "equal":
+            return math.inf  # a bitwise equality: any change fails the claim, not just its text
         bound = equal_bound(self.dtype, self.claim.tol)
         if self.claim.expect == "equal" and self.diff <= bound:
             gap = bound - self.diff
@@ -165,13 +167,16 @@ def format_diff(diff: float, dtype, expect: str, tol: float | None = None) -> st
     difference by a rounding step or two, which a bucket at the nearest power of ten turned into
     different text. A difference prints two significant digits. An equality above its tolerance
     (a claim that fails, or a caller's own check with a looser bound) prints the power of ten
-    above it. The unit test of the ledger checks that no claim's measured value sits within a few
+    above it. A claim with ``tol=0`` that holds prints ``max|Δ| = 0 (bitwise equal)``. The unit
+    test of the ledger checks that no claim's measured value sits within a few
     float steps of the edge of what it prints (see :meth:`Result.margin_ulps`).
     """
     dtype = np.dtype(dtype)
     bound = equal_bound(dtype, tol)
     if expect == "differ" or not math.isfinite(diff):
         return f"max|Δ| = {diff:.2g}"
+    if tol == 0 and diff == 0:
+        return "max|Δ| = 0 (bitwise equal)"
     if diff > bound:
         return f"max|Δ| ≤ {_sci(10.0 ** math.ceil(math.log10(diff)))}"
     which = "the claim's tolerance" if tol is not None else f"{dtype.name} tolerance"
@@ -346,12 +351,14 @@ def run_all(chapter: str | None = None) -> list[Result]:
 _COLUMNS = ["verdict", "max. difference", "claim (layout): statement, *the two sides*"]
 
 
-def _row(r: Result, *, chapter: bool = False) -> dict:
-    """One table row: the verdict first, then the largest difference, then the claim in full."""
+def _row(r: Result, *, chapter: bool = False, link: bool = False) -> dict:
+    """One table row: the verdict first, then the largest difference, then the claim in full
+    (with *link*, its name links to the claim's block, see :func:`anchor`)."""
     c = r.claim
     verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
     where = f"chapter {c.chapter}, " if chapter else ""
-    text = f"`{c.name}` ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
+    name = f"{{ref}}`{c.name} <{anchor(c.name)}>`" if link else f"`{c.name}`"
+    text = f"{name} ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
     return dict(zip(_COLUMNS, (verdict, r.measured.removeprefix("max|Δ| "), text), strict=True))
 
 
@@ -413,7 +420,8 @@ def toc_files(node) -> list[str]:
     return []
 
 
-def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) -> str:
+def chapter_tables(results: list[Result], docs: dict[str, str] | None = None, *,
+                   link: bool = False) -> str:
     """*results* as Markdown, one table per chapter in chapter order, each headed by the chapter.
 
     With *docs* (see :func:`chapter_docs`), the heading links to the chapter with MyST's
@@ -421,6 +429,8 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
     ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the measured verdict (and, for a claim
     that fails, the expected one), the largest difference, then the claim's name, layout,
     statement and its two computations in one cell, so that the table fits the text column.
+    With *link*, each claim's name links to its block (every claim's block must then be shown
+    somewhere in the book: the ledger page shows those no chapter shows, see :func:`shown_in`).
     """
     docs = docs or {}
     by_chapter: dict[str, list[Result]] = {}
@@ -434,5 +444,5 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) ->
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        parts.append(markdown_table([_row(r) for r in rs], _COLUMNS))
+        parts.append(markdown_table([_row(r, link=link) for r in rs], _COLUMNS))
     return "\n\n".join(parts)

@@ -46,7 +46,7 @@ def _():
 @claim("grad-gradcheck-book", chapter=CH, layout="[B,T,F], [N,C,H,W]",
        statement="torch.autograd.gradcheck passes (float64, finite differences) on the book's "
                  "own BN, LN, GN and IN, on both layouts, with and without the affine step.",
-       left="gradcheck passed (1) or not (0), 16 cases", right="1 for every case")
+       left="gradcheck passed (1) or not (0), 16 cases", right="1 for every case", tol=0.0)
 def _():
     passed = []
     for spec, G, x, _ in cases(small=True):  # [3, 4, 4] and [3, 4, 2, 2]
@@ -55,7 +55,7 @@ def _():
         for args in [(x,), (x, w, b)]:
             args = [a.clone().requires_grad_(True) for a in args]
             passed.append(torch.autograd.gradcheck(f, args, raise_exception=False))
-    return torch.tensor(passed, dtype=torch.float64), torch.ones(len(passed))
+    return torch.tensor(passed, dtype=torch.float64), torch.ones(len(passed), dtype=torch.float64)
 
 
 @claim("grad-bn-paper-simplified", chapter=CH, layout="[B,T,F], [N,C,H,W]",
