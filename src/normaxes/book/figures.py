@@ -15,7 +15,7 @@ from ..norms import NORMS
 
 __all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED",
            "png", "min_text_pt", "COLUMN_PX", "DENSITY", "TEXT_PT", "MIN_TEXT_PX", "PANEL_IN",
-           "cubes_digest"]
+           "cubes_digest", "panels_digest"]
 
 SHADE = "#3b75af"
 """Colour of the positions that share one statistic."""
@@ -298,3 +298,30 @@ def _span(indices) -> str:
     if len(idx) > 1 and idx == list(range(idx[0], idx[-1] + 1)):
         return f"{idx[0]}-{idx[-1]}"
     return ",".join(str(i) for i in idx)
+def panels_digest(panels) -> str:
+    """What :func:`draw_cubes` draws for *panels*, as text: one line per panel.
+
+    For each panel (the dicts given to :func:`draw_cubes`, with ``over`` and ``shape``): the
+    statistics sets of the layout (how many, of what size m, from :func:`~normaxes.stat_groups`)
+    and the shaded cubes, the batch rows and channel columns the shaded set touches and how many
+    of the flattened positions. Printed beside a figure, so that nbval compares what it shows.
+    """
+    from ..core import stat_groups
+
+    lines = []
+    for p in panels:
+        p = dict(p)
+        layout, over, shape = p.pop("layout"), p.pop("over"), p.pop("shape")
+        batch, channel = p.pop("batch"), p.pop("channel")
+        title = " ".join(str(p.pop("title", "")).split())
+        sizes = {k: v for k, v in p.items() if k not in ("index", "mask")}
+        counts = np.bincount(stat_groups(layout, over, shape, **sizes).ravel())
+        shared, _ = cube_view(layout, over, shape, batch=batch, channel=channel,
+                              index=p.get("index"), mask=p.get("mask"), **sizes)
+        rows = np.flatnonzero(shared.any(axis=(1, 2)))
+        cols = np.flatnonzero(shared.any(axis=(0, 2)))
+        size = f"m = {counts[0]}" if (counts == counts[0]).all() else f"m = {sorted(set(counts))}"
+        lines.append(f"{title}: {len(counts)} sets of {size}; shaded {batch} {rows.tolist()}, "
+                     f"{channel} {cols.tolist()}, {int(shared.any(axis=(0, 1)).sum())} of "
+                     f"{shared.shape[2]} positions")
+    return "\n".join(lines)
