@@ -9,6 +9,8 @@ the session the time spent on page opens is written to _build/screenshots/timing
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import time
 
@@ -145,8 +147,16 @@ def pytest_terminal_summary(terminalreporter):
         return
     wall = time.monotonic() - _T0
     total = sum(t for _, t in TIMINGS)
+    # CPU seconds of the whole test: this process and every child it reaped (the browser and
+    # its renderers, JupyterLab and its kernel, pdftoppm): on an idle 2-core machine the wall
+    # time cannot be below half of it
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     slow = sorted(TIMINGS, key=lambda x: -x[1])[:5]
-    lines = [f"browser test: {wall:.1f} s wall; {len(TIMINGS)} page opens, {total:.1f} s summed "
+    lines = [f"browser test: {wall:.1f} s wall, {cpu:.1f} CPU seconds (the test, the browser and "
+             f"its other children; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}); "
+             f"{len(TIMINGS)} page opens, {total:.1f} s summed "
              f"(median {sorted(t for _, t in TIMINGS)[len(TIMINGS) // 2]:.2f} s; opens overlap "
              f"{TABS} at a time in the survey)",
              "slowest opens: " + ", ".join(f"{u.split('/', 3)[-1]} {t:.1f} s" for u, t in slow)]

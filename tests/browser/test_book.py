@@ -180,6 +180,13 @@ def _damaged_copy(tmp_path, doc):
         tmp_path / "_images" / "transparent.png", pnginfo=info)
     faults += ('<figure><img alt="a transparent figure" src="../_images/transparent.png">'
                "<figcaption>a transparent figure</figcaption></figure>")
+    # a figure with the text-size record (12 px at 2 pixels per CSS pixel: 400 px wide) on an
+    # opaque background, shown 200 px wide: its text is 6 px
+    Image.new("RGB", (800, 200), (255, 255, 255)).save(
+        tmp_path / "_images" / "small-text.png", pnginfo=info)
+    faults += ('<figure><img alt="a figure shown too small" style="width: 200px" '
+               'src="../_images/small-text.png"><figcaption>a figure shown too small'
+               "</figcaption></figure>")
     html = html.replace("</article>", faults + "</article>", 1)
     html = html.replace("</body>", '<script>throw new Error("injected failure")</script></body>')
     path.write_text(html, encoding="utf-8")
