@@ -560,7 +560,29 @@ def _click_through(page, check, problems):
         check(again=True)  # the same choice again, with another entry selected
 
 
-@functools.lru_cache(maxsize=4)
+_PDF_RUNS: dict[tuple, object] = {}  # (path, mtime) -> Future of _pdf_pages
+_PDF_POOL = None
+
+
+def prefetch_pdf(pdf: Path):
+    """Start reading and rendering *pdf* in the background (once per file version).
+
+    pdftotext and pdftoppm run as their own processes while the browser works; check_pdf waits
+    for the result. The pages are rendered by two pdftoppm processes, half the pages each.
+    """
+    global _PDF_POOL
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not pdf.is_file():
+        return None
+    key = (str(pdf), pdf.stat().st_mtime_ns)
+    if key not in _PDF_RUNS:
+        if _PDF_POOL is None:
+            _PDF_POOL = ThreadPoolExecutor(max_workers=1)
+        _PDF_RUNS[key] = _PDF_POOL.submit(_pdf_pages, *key)
+    return _PDF_RUNS[key]
+
+
 def _pdf_pages(pdf: str, mtime_ns: int) -> tuple[list[str], int, list[int]]:
     """(the first lines of each page, pages rendered, pages that render blank) of a PDF.
 
@@ -578,9 +600,17 @@ def _pdf_pages(pdf: str, mtime_ns: int) -> tuple[list[str], int, list[int]]:
     for page_text in text.split("\f"):
         lines = [ln for ln in page_text.splitlines() if ln.strip()]
         tops.append(norm(" ".join(lines[:3])))
+    info = subprocess.run(["pdfinfo", pdf], check=True, capture_output=True, text=True).stdout
+    n = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
     blank = []
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["pdftoppm", "-r", "24", "-png", pdf, f"{tmp}/p"], check=True)
+        half = (n + 1) // 2
+        procs = [subprocess.Popen(["pdftoppm", "-r", "24", "-png", "-f", str(a), "-l", str(b),
+                                   pdf, f"{tmp}/p"])
+                 for a, b in ((1, half), (half + 1, n)) if a <= b]
+        for proc in procs:
+            if proc.wait() != 0:
+                raise subprocess.CalledProcessError(proc.returncode, proc.args)
         pngs = sorted(Path(tmp).glob("p-*.png"))
         for k, p in enumerate(pngs):
             with Image.open(p) as im:
@@ -598,7 +628,7 @@ def check_pdf(pdf: Path, titles: list[str], shots: Path | None) -> tuple[list[st
     """
     if not pdf.is_file() or pdf.stat().st_size < 10_000:
         return [f"no PDF of the book at {pdf} (make pdf)"], []
-    tops, n_rendered, blank = _pdf_pages(str(pdf), pdf.stat().st_mtime_ns)
+    tops, n_rendered, blank = prefetch_pdf(pdf).result()
     norm = lambda s: re.sub(r"\s+", " ", s).strip().lower()  # noqa: E731
     problems, starts = [], []
     for title in titles:

@@ -18,12 +18,14 @@ import pytest
 from bookcheck import (
     CHROMIUM_ARGS,
     HTML,
+    PDF,
     SHOTS,
     TIMINGS,
     LinkChecker,
     chromium_path,
     open_pages,
     pages,
+    prefetch_pdf,
     serve,
     toc_files,
 )
@@ -107,6 +109,7 @@ def links(site):
 @pytest.fixture(scope="session")
 def survey(wide_context, phone_context, dark_context, site, shots_dir):
     """{"wide"|"phone"|"dark": {page name: (facts, errors)}}, every page opened once per mode."""
+    prefetch_pdf(PDF)  # the PDF's pages render in their own processes meanwhile
     names = pages(HTML) if HTML.is_dir() else []
     docs = toc_files()
     chapters = {f"{d}.html" for d in docs}

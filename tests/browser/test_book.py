@@ -7,6 +7,7 @@ Screenshots of the first screen of each page in both modes and on the phone, and
 pages, go to _build/screenshots/ with a contact sheet of them.
 """
 
+import functools
 import re
 import shutil
 
@@ -258,6 +259,7 @@ def test_pdf_faults_are_caught(tmp_path):
     assert f"PDF: {len(titles)} chapter headings, the book has {len(titles) + 1}" in problems
 
 
+@functools.lru_cache(maxsize=None)
 def _h1(path):
     from bs4 import BeautifulSoup
 
