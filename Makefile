@@ -82,7 +82,7 @@ test-unit: install env-tf
 	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q tests/test_ledger.py
 
 test-notebooks: install env-tf
-	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q --nbval --nbval-current-env \
+	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q -n 2 --dist loadfile --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 
 test-notebooks-default: install env-tf
