@@ -2,9 +2,11 @@
 
 Needs the built book (`make build-strict`), its PDF (`make print-pdf`) and Debian's `chromium`
 and `pdftoppm`; `make test-browser` runs it, and `make test` runs it whenever Chromium is
-installed. Every page is opened at 1280 px (light and dark mode) and at 390 px (a phone).
-Screenshots of the first screen of each page in both modes and on the phone, and of the PDF's
-pages, go to _build/screenshots/ with a contact sheet of them.
+installed. Every page is opened once at 1280 px and once at 390 px (a phone), every chapter
+once in dark mode, by the survey of conftest.py (one browser, a few tabs at a time); the
+per-page tests check what it read. Screenshots of the first screen of each page in both modes
+and on the phone, and of the PDF's pages, go to _build/screenshots/ with a contact sheet of
+them. The faults broken on purpose are injected into the smallest chapter page with figures.
 """
 
 import functools
