@@ -146,3 +146,73 @@ def test_a_missing_icon_glyph_is_caught(page, clipped_font):
         problems, _ = icon_problems(page, clipped_font, base)
     assert any("fa-magnifying-glass: U+F002 is not in fa-solid-900" in p
                for p in problems), problems
+
+
+def _originals(page, html_dir: Path, base: str):
+    """Serve every pruned stylesheet as the theme shipped it (its .orig copy, original fonts)."""
+    def handle(route):
+        path = html_dir / unquote(urlparse(route.request.url).path)[len(urlparse(base).path):]
+        orig = path.with_name(path.name + ".orig")
+        if orig.is_file():
+            route.fulfill(body=orig.read_bytes(), content_type="text/css")
+        else:
+            route.continue_()
+
+    page.route("**/*.css*", handle)
+
+
+@pytest.mark.parametrize("where, viewport, scheme", [
+    (f"{DOC}.html", {"width": 1280, "height": 800}, "light"),
+    (f"{DOC}.html", {"width": 1280, "height": 800}, "dark"),
+    (f"{DOC}.html", {"width": 390, "height": 844}, "light"),
+    ("search.html?q=batch", {"width": 1280, "height": 800}, "light"),
+])
+def test_pruned_css_draws_the_same_page(browser, site, where, viewport, scheme):
+    """The pruned CSS and subset fonts draw the page as the theme's own files do, pixel for pixel
+    (first screen; and with the search dialog open, the theme's most script-driven state)."""
+    shots = []
+    for original in (False, True):
+        context = browser.new_context(viewport=viewport, color_scheme=scheme)
+        page = context.new_page()
+        if original:
+            _originals(page, HTML, site)
+        open_page(page, site + where)
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        if where.startswith("search"):
+            page.wait_for_function(
+                "() => !!(document.querySelector('.search-summary') || {}).innerText")
+        first = _image(page.screenshot(animations="disabled"))
+        dialog = None
+        if not where.startswith("search"):  # the search page has its own box, no dialog
+            # the theme's own handler opens the dialog (a script click: no hover, no tooltip)
+            page.evaluate("() => document.querySelector('.search-button__button').click()")
+            page.wait_for_selector("#pst-search-dialog[open]")
+            dialog = _image(page.screenshot(animations="disabled"))
+        shots.append((first, dialog))
+        context.close()
+    what = f"{where} ({scheme}, {viewport['width']} px)"
+    assert _differs(shots[0][0], shots[1][0]) is None, f"{what}: {_differs(*[s[0] for s in shots])}"
+    if shots[0][1] is not None:
+        assert _differs(shots[0][1], shots[1][1]) is None, \
+            f"{what} with the search dialog open: {_differs(*[s[1] for s in shots])}"
+
+
+def _image(png: bytes):
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def _differs(a, b, levels: int = 2):
+    """None when *a* and *b* agree within *levels* of 255 in every pixel (the antialiasing of a
+    rounded border may move by one level between two stylesheets that draw the same thing);
+    else the box of the pixels that differ more and the largest difference."""
+    from PIL import ImageChops
+
+    diff = ImageChops.difference(a, b)
+    worst = max(hi for _, hi in diff.getextrema())
+    if worst <= levels:
+        return None
+    return f"pixels differ by up to {worst} levels in {diff.point(lambda v: 255 * (v > levels)).getbbox()}"
