@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
@@ -133,46 +134,101 @@ _PAGE_FACTS = """() => {
 _REFRESH = re.compile(r'<meta http-equiv="Refresh" content="0; url=([^"]+)"', re.IGNORECASE)
 
 
-def open_page(page, url: str) -> tuple[dict, list[str]]:
-    """Load *url* in *page*, wait for MathJax, and return (facts, console errors)."""
-    errors: list[str] = []
-    origin = "{0.scheme}://{0.netloc}/".format(urlparse(url))
+class Opening:
+    """One page being opened: listeners attached, navigation started (see :func:`open_pages`)."""
 
-    def on_console(msg):
+    def __init__(self, page, url: str, *, measure: bool = False):
+        self.page, self.url, self.errors = page, url, []
+        self.origin = "{0.scheme}://{0.netloc}/".format(urlparse(url))
+        self.sizes: dict[str, int] = {}
+        self.urls: dict[str, str] = {}
+        self.cdp = None
+        if measure:  # bytes as a cold browser fetches them: no cache, every response counted
+            self.cdp = page.context.new_cdp_session(page)
+            self.cdp.send("Network.enable")
+            self.cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+            self.cdp.on("Network.responseReceived",
+                        lambda e: self.urls.__setitem__(e["requestId"], e["response"]["url"]))
+            self.cdp.on("Network.loadingFinished",
+                        lambda e: self.sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
+        page.on("console", self._console)
+        page.on("pageerror", self._error)
+        page.on("requestfailed", self._failed)
+        self.t0 = time.monotonic()
+        self.resp = page.goto(url, wait_until="commit")
+
+    def _console(self, msg):
         if msg.type == "error":
-            errors.append(f"console error: {msg.text}")
+            self.errors.append(f"console error: {msg.text}")
 
-    def on_error(exc):
-        errors.append(f"page error: {exc}")
+    def _error(self, exc):
+        self.errors.append(f"page error: {exc}")
 
-    def on_failed(request):
-        if request.url.startswith(origin):
-            errors.append(f"request failed: {request.url}")
+    def _failed(self, request):
+        if request.url.startswith(self.origin):
+            self.errors.append(f"request failed: {request.url}")
 
-    page.on("console", on_console)
-    page.on("pageerror", on_error)
-    page.on("requestfailed", on_failed)
+    def finish(self) -> tuple[dict, list[str]]:
+        page, url = self.page, self.url
+        try:
+            if self.resp is not None and self.resp.status >= 400:
+                self.errors.append(f"HTTP {self.resp.status}")
+            with urlopen(url) as raw:  # the page as served, before any script or redirect ran
+                refresh = _REFRESH.search(raw.read().decode("utf-8", "replace"))
+            if refresh:  # a redirect stub (index.html): check the page it leads to
+                page.wait_for_url(urljoin(url, refresh.group(1)), wait_until="load")
+            else:
+                page.wait_for_load_state("load")
+            # what the checks read is there once the page has loaded (images included) and
+            # MathJax has typeset (its startup promise); nothing else is waited for
+            if page.evaluate("document.querySelectorAll('.math').length") > 0:
+                page.wait_for_function(
+                    "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
+                    timeout=30000)
+                page.evaluate("() => MathJax.startup.promise.then(() => true)")
+            facts = page.evaluate(_PAGE_FACTS)
+            if self.cdp is not None:  # the icon and MathJax fonts are fetched by now
+                page.evaluate("() => document.fonts.ready.then(() => true)")
+                facts["bytes"] = {self.urls.get(k, k): n for k, n in self.sizes.items()}
+        finally:
+            page.remove_listener("console", self._console)
+            page.remove_listener("pageerror", self._error)
+            page.remove_listener("requestfailed", self._failed)
+            if self.cdp is not None:
+                self.cdp.detach()
+        TIMINGS.append((url, time.monotonic() - self.t0))
+        return facts, self.errors
+
+
+TIMINGS: list[tuple[str, float]] = []  # (url, seconds from navigation to facts) of each open
+
+
+def open_page(page, url: str, *, measure: bool = False) -> tuple[dict, list[str]]:
+    """Load *url* in *page*, wait for the load and MathJax, and return (facts, console errors)."""
+    return Opening(page, url, measure=measure).finish()
+
+
+def open_pages(context, urls: list[str], *, tabs: int = 3, measure: bool = False, each=None):
+    """Open *urls* in up to *tabs* tabs of *context* at once; {url: (facts, errors)}.
+
+    The browser loads and typesets the pages of a batch side by side; each is waited for as
+    :func:`open_page` waits. ``each(page, url, facts)`` runs on a page once its facts are read
+    (screenshots), before its tab opens the next URL.
+    """
+    pages_ = [context.new_page() for _ in range(min(tabs, len(urls)))]
+    out = {}
     try:
-        resp = page.goto(url, wait_until="load")
-        if resp is not None and resp.status >= 400:
-            errors.append(f"HTTP {resp.status}")
-        with urlopen(url) as raw:  # the page as served, before any script or redirect ran
-            refresh = _REFRESH.search(raw.read().decode("utf-8", "replace"))
-        if refresh:  # a redirect stub (index.html): check the page it leads to
-            page.wait_for_url(urljoin(url, refresh.group(1)), wait_until="load")
-        # what the checks read is there once the page has loaded (images included) and MathJax
-        # has typeset (its startup promise); nothing else is waited for
-        if page.evaluate("document.querySelectorAll('.math').length") > 0:
-            page.wait_for_function(
-                "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
-                timeout=30000)
-            page.evaluate("() => MathJax.startup.promise.then(() => true)")
-        facts = page.evaluate(_PAGE_FACTS)
+        for k in range(0, len(urls), len(pages_)):
+            batch = list(zip(pages_, urls[k:k + len(pages_)], strict=False))
+            openings = [Opening(page, url, measure=measure) for page, url in batch]
+            for (page, url), opening in zip(batch, openings, strict=True):
+                out[url] = opening.finish()
+                if each is not None:
+                    each(page, url, out[url][0])
     finally:
-        page.remove_listener("console", on_console)
-        page.remove_listener("pageerror", on_error)
-        page.remove_listener("requestfailed", on_failed)
-    return facts, errors
+        for page in pages_:
+            page.close()
+    return out
 
 
 def check_facts(name: str, facts: dict, errors: list[str]) -> list[str]:
@@ -264,19 +320,22 @@ def check_layout(name: str, facts: dict, html_dir: Path, base: str, *, wide: boo
 class LinkChecker:
     """Resolves internal links and their anchors against the built files."""
 
+    _ids: dict[tuple, set[str]] = {}  # shared: each file version is parsed once per session
+
     def __init__(self, html_dir: Path, base: str):
         self.html_dir, self.base = html_dir, base
-        self._ids: dict[Path, set[str]] = {}
 
     def _ids_of(self, path: Path) -> set[str]:
-        if path not in self._ids:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        if key not in self._ids:
             from bs4 import BeautifulSoup
 
             soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
             ids = {t["id"] for t in soup.find_all(id=True)}
             ids |= {t["name"] for t in soup.find_all("a", attrs={"name": True})}
-            self._ids[path] = ids
-        return self._ids[path]
+            self._ids[key] = ids
+        return self._ids[key]
 
     def problems(self, name: str, links: list[str]) -> list[str]:
         out = []
@@ -296,14 +355,37 @@ class LinkChecker:
         return out
 
 
+_SEARCH_DONE = "() => !!(document.querySelector('.search-summary') || {}).innerText"
+_SEARCH_HITS = "() => [...document.querySelectorAll('ul.search li a')].map(a => a.href)"
+
+
 def search_finds(page, base: str, word: str) -> list[str]:
     """The result links of the book's search page for *word*."""
-    page.goto(f"{base}search.html?q={word}", wait_until="load")
-    # Sphinx adds the results one by one, with a pause between them; the summary line stays
-    # empty until the last one is in ("Search finished, found ..." or "did not match ...")
-    page.wait_for_function(
-        "() => !!(document.querySelector('.search-summary') || {}).innerText", timeout=30000)
-    return page.evaluate("() => [...document.querySelectorAll('ul.search li a')].map(a => a.href)")
+    return search_finds_all(page.context, base, [word], tabs=1)[word]
+
+
+def search_finds_all(context, base: str, words: list[str], *, tabs: int = 3) -> dict:
+    """{word: result links of the book's search page}, a few search pages open at once.
+
+    Sphinx adds the results one by one, with a pause between them; the summary line stays empty
+    until the last one is in ("Search finished, found ..." or "did not match ...").
+    """
+    out, pages_ = {}, [context.new_page() for _ in range(min(tabs, len(words)))]
+    try:
+        for k in range(0, len(words), len(pages_)):
+            batch = list(zip(pages_, words[k:k + len(pages_)], strict=False))
+            for page, word in batch:
+                page.goto(f"{base}search.html?q={word}", wait_until="commit")
+            for page, word in batch:
+                t0 = time.monotonic()
+                page.wait_for_load_state("load")
+                page.wait_for_function(_SEARCH_DONE, timeout=30000)
+                out[word] = page.evaluate(_SEARCH_HITS)
+                TIMINGS.append((f"{base}search.html?q={word}", time.monotonic() - t0))
+    finally:
+        for page in pages_:
+            page.close()
+    return out
 
 
 def contact_sheet(images: list[Path], out: Path, columns: int = 3, width: int = 420):
@@ -374,24 +456,28 @@ def _run_shown_code(drawn: dict, shape) -> str | None:
     return None if diff <= 1e-9 else f"standardize and the PyTorch lines differ by {diff:.2g}"
 
 
-def explorer_problems(page) -> tuple[list[str], int]:
+class _Stop(Exception):
+    pass
+
+
+def explorer_problems(page, *, stop_early: bool = False) -> tuple[list[str], int]:
     """Click through every choice of the axis explorer; compare each drawing with the reference.
 
     The reference is ``normaxes.stat_groups`` of each choice, written into the page at build time
     (script#axis-explorer-reference). Each drawing must hold every entry once, group the entries
     as the reference does, shade exactly the selected entry's set, state the number of sets, and
-    show a `standardize` call and PyTorch lines that compute the same thing.
+    show a `standardize` call and PyTorch lines that compute the same thing. With *stop_early*
+    (a page broken on purpose), the clicking stops after the first choice that shows a problem.
     """
     import json
-    from itertools import combinations
 
     ref = json.loads(page.evaluate(
         "document.getElementById('axis-explorer-reference').textContent"))
     problems, clicked = [], 0
 
-    def check():
+    def check(again=False):
         nonlocal clicked
-        clicked += 1
+        clicked += 0 if again else 1
         d = _explorer_state(page)
         key = d["state"]
         if key not in ref:
@@ -428,6 +514,18 @@ def explorer_problems(page) -> tuple[list[str], int]:
         bad = _run_shown_code(d, shape)
         if bad:
             problems.append(f"explorer {key}: {bad}\n{d['standardize']}\n{d['torch']}")
+        if stop_early and problems:
+            raise _Stop
+
+    try:
+        _click_through(page, check, problems)
+    except _Stop:
+        pass
+    return problems, clicked
+
+
+def _click_through(page, check, problems):
+    from itertools import combinations
 
     root = ".axis-explorer "
     for layout, axes in (("seq", "B T F"), ("img", "N C H W")):
@@ -459,31 +557,79 @@ def explorer_problems(page) -> tuple[list[str], int]:
         d = _explorer_state(page)
         if [c["flat"] for c in d["cells"] if c["selected"]] != [5]:
             problems.append(f"explorer {layout}: clicking entry 5 did not select it")
-        check()
-        clicked -= 1  # the same choice again, with another entry selected
-    return problems, clicked
+        check(again=True)  # the same choice again, with another entry selected
 
 
-def check_pdf(pdf: Path, titles: list[str], shots: Path) -> tuple[list[str], list[Path]]:
-    """Problems of the PDF: missing, a chapter's heading not at the top of a page, a blank page.
+_PDF_RUNS: dict[tuple, object] = {}  # (path, mtime) -> Future of _pdf_pages
+_PDF_POOL = None
 
-    Each chapter starts a page (print CSS in _static/normaxes.css); the page's first line must be
-    the chapter's title. Every page is rendered with pdftoppm; the first page of each chapter
-    goes into *shots* for the contact sheet.
+
+def prefetch_pdf(pdf: Path):
+    """Start reading and rendering *pdf* in the background (once per file version).
+
+    pdftotext and pdftoppm run as their own processes while the browser works; check_pdf waits
+    for the result. The pages are rendered by two pdftoppm processes, half the pages each.
+    """
+    global _PDF_POOL
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not pdf.is_file():
+        return None
+    key = (str(pdf), pdf.stat().st_mtime_ns)
+    if key not in _PDF_RUNS:
+        if _PDF_POOL is None:
+            _PDF_POOL = ThreadPoolExecutor(max_workers=1)
+        _PDF_RUNS[key] = _PDF_POOL.submit(_pdf_pages, *key)
+    return _PDF_RUNS[key]
+
+
+def _pdf_pages(pdf: str, mtime_ns: int) -> tuple[list[str], int, list[int]]:
+    """(the first lines of each page, pages rendered, pages that render blank) of a PDF.
+
+    Rendered once per file version (pdftotext, pdftoppm at 24 dpi): the checks of the PDF and
+    of its faults read the same result.
     """
     import tempfile
 
     from PIL import Image, ImageStat
 
-    if not pdf.is_file() or pdf.stat().st_size < 10_000:
-        return [f"no PDF of the book at {pdf} (make pdf)"], []
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+    text = subprocess.run(["pdftotext", "-layout", pdf, "-"], check=True,
                           capture_output=True, text=True).stdout
     norm = lambda s: re.sub(r"\s+", " ", s).strip().lower()  # noqa: E731
     tops = []
     for page_text in text.split("\f"):
         lines = [ln for ln in page_text.splitlines() if ln.strip()]
         tops.append(norm(" ".join(lines[:3])))
+    info = subprocess.run(["pdfinfo", pdf], check=True, capture_output=True, text=True).stdout
+    n = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
+    blank = []
+    with tempfile.TemporaryDirectory() as tmp:
+        half = (n + 1) // 2
+        procs = [subprocess.Popen(["pdftoppm", "-r", "24", "-png", "-f", str(a), "-l", str(b),
+                                   pdf, f"{tmp}/p"])
+                 for a, b in ((1, half), (half + 1, n)) if a <= b]
+        for proc in procs:
+            if proc.wait() != 0:
+                raise subprocess.CalledProcessError(proc.returncode, proc.args)
+        pngs = sorted(Path(tmp).glob("p-*.png"))
+        for k, p in enumerate(pngs):
+            with Image.open(p) as im:
+                if ImageStat.Stat(im.convert("L")).extrema[0][0] > 200:
+                    blank.append(k + 1)
+    return tops, len(pngs), blank
+
+
+def check_pdf(pdf: Path, titles: list[str], shots: Path | None) -> tuple[list[str], list[Path]]:
+    """Problems of the PDF: missing, a chapter's heading not at the top of a page, a blank page.
+
+    Each chapter starts a page (print CSS in _static/normaxes.css); the page's first line must be
+    the chapter's title. Every page is rendered with pdftoppm; the first page of each chapter
+    goes into *shots* for the contact sheet (none when *shots* is None).
+    """
+    if not pdf.is_file() or pdf.stat().st_size < 10_000:
+        return [f"no PDF of the book at {pdf} (make pdf)"], []
+    tops, n_rendered, blank = prefetch_pdf(pdf).result()
+    norm = lambda s: re.sub(r"\s+", " ", s).strip().lower()  # noqa: E731
     problems, starts = [], []
     for title in titles:
         hit = [k for k, top in enumerate(tops) if top.startswith(norm(title))]
@@ -493,19 +639,13 @@ def check_pdf(pdf: Path, titles: list[str], shots: Path) -> tuple[list[str], lis
             starts.append(hit[0])
     if len(starts) != len(titles):
         problems.append(f"PDF: {len(starts)} chapter headings, the book has {len(titles)}")
+    if n_rendered != len(tops) - (1 if not tops[-1] else 0):
+        problems.append(f"PDF: {n_rendered} pages rendered of {len(tops)}")
+    problems += [f"PDF: page {k} renders blank" for k in blank]
     rendered = []
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["pdftoppm", "-r", "24", "-png", str(pdf), f"{tmp}/p"], check=True)
-        pngs = sorted(Path(tmp).glob("p-*.png"))
-        if len(pngs) != len(tops) - (1 if not tops[-1] else 0):
-            problems.append(f"PDF: {len(pngs)} pages rendered of {len(tops)}")
-        for k, p in enumerate(pngs):
-            with Image.open(p) as im:
-                if ImageStat.Stat(im.convert("L")).extrema[0][0] > 200:
-                    problems.append(f"PDF: page {k + 1} renders blank")
-        for k in starts:
-            out = shots / f"pdf-{k + 1:03d}.png"
-            subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(k + 1),
-                            "-l", str(k + 1), str(pdf), str(out.with_suffix(""))], check=True)
-            rendered.append(out)
+    for k in starts if shots is not None else []:
+        out = shots / f"pdf-{k + 1:03d}.png"
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(k + 1),
+                        "-l", str(k + 1), str(pdf), str(out.with_suffix(""))], check=True)
+        rendered.append(out)
     return problems, rendered

@@ -2,17 +2,19 @@
 
 Needs the built book (`make build-strict`), its PDF (`make print-pdf`) and Debian's `chromium`
 and `pdftoppm`; `make test-browser` runs it, and `make test` runs it whenever Chromium is
-installed. Every page is opened at 1280 px (light and dark mode) and at 390 px (a phone).
-Screenshots of the first screen of each page in both modes and on the phone, and of the PDF's
-pages, go to _build/screenshots/ with a contact sheet of them.
+installed. Every page is opened once at 1280 px and once at 390 px (a phone), every chapter
+once in dark mode, by the survey of conftest.py (one browser, a few tabs at a time); the
+per-page tests check what it read. Screenshots of the first screen of each page in both modes
+and on the phone, and of the PDF's pages, go to _build/screenshots/ with a contact sheet of
+them. The faults broken on purpose are injected into the smallest chapter page with figures.
 """
 
+import functools
 import re
 import shutil
 
 import pytest
 from bookcheck import (
-    CHROMIUM_ARGS,
     HTML,
     PDF,
     SHOTS,
@@ -20,70 +22,17 @@ from bookcheck import (
     check_facts,
     check_layout,
     check_pdf,
-    chromium_path,
     contact_sheet,
     explorer_problems,
     open_page,
     pages,
-    search_finds,
+    search_finds_all,
     serve,
     toc_files,
 )
+from conftest import TABS, shot_name
 
 PAGES = pages(HTML) if HTML.is_dir() else []
-WIDE, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
-FACTS: dict[str, dict] = {}  # the facts of each page at 1280 px, read once
-
-
-def _shot_name(name, mode):
-    return SHOTS / f"{name.replace('/', '_').removesuffix('.html')}_{mode}.png"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shots_dir():
-    shutil.rmtree(SHOTS, ignore_errors=True)
-    SHOTS.mkdir(parents=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium_path()
-    if path is None:
-        pytest.fail("no Chromium on this machine: install Debian's package (apt-get install "
-                    "chromium) to run the browser test")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def site():
-    with serve(HTML) as base:
-        yield base
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=WIDE)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def dark(browser):
-    context = browser.new_context(viewport=WIDE, color_scheme="dark")
-    yield context.new_page()
-    context.close()
 
 
 def test_the_book_is_built():
@@ -93,45 +42,33 @@ def test_the_book_is_built():
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_page_renders_cleanly(page, site, name):
+def test_page_renders_cleanly(survey, links, site, name):
     """At 1280 px: no errors, math typeset, links resolve, nothing overflows, figures legible."""
-    facts, errors = open_page(page, site + name)
-    FACTS[name] = facts
-    if name.removesuffix(".html") in toc_files():
-        page.screenshot(path=str(_shot_name(name, "light")))
+    facts, errors = survey["wide"][name]
     problems = check_facts(name, facts, errors)
-    problems += LinkChecker(HTML, site).problems(name, facts["links"])
+    problems += links.problems(name, facts["links"])
     problems += check_layout(name, facts, HTML, site, wide=True)
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_page_fits_a_phone(phone, site, name):
+def test_page_fits_a_phone(survey, site, name):
     """At 390 px the page itself never scrolls sideways (wide boxes scroll inside themselves)."""
-    facts, errors = open_page(phone, site + name)
-    if name.removesuffix(".html") in toc_files()[:3]:
-        phone.screenshot(path=str(_shot_name(name, "phone")))
+    facts, errors = survey["phone"][name]
     problems = check_layout(name, facts, HTML, site, wide=False)
     assert not problems, "\n".join(problems)
 
 
-def test_dark_mode_screenshots(dark, site):
+def test_dark_mode_screenshots(survey):
     """Every chapter's first screen and its first figure in the theme's dark mode."""
     for doc in toc_files():
-        open_page(dark, f"{site}{doc}.html")
-        assert dark.evaluate("document.documentElement.dataset.theme") == "dark"
-        dark.screenshot(path=str(_shot_name(doc, "dark")))
-        fig = dark.query_selector("article img[src*='_images/']")
-        if fig is not None:
-            fig.scroll_into_view_if_needed()
-            dark.screenshot(path=str(_shot_name(doc, "dark_figure")))
+        facts, _ = survey["dark"][f"{doc}.html"]
+        assert facts["theme"] == "dark", doc
+        assert shot_name(doc, "dark").is_file(), doc
 
 
-def test_pages_with_math_are_typeset(page, site):
-    typeset = {}
-    for doc in toc_files():
-        facts = FACTS.get(f"{doc}.html") or open_page(page, f"{site}{doc}.html")[0]
-        typeset[doc] = facts["typeset"]
+def test_pages_with_math_are_typeset(survey):
+    typeset = {doc: survey["wide"][f"{doc}.html"][0]["typeset"] for doc in toc_files()}
     assert typeset["chapters/01_axes_and_layouts"] > 10, typeset  # chapter 1 is full of math
 
 
@@ -145,49 +82,67 @@ def test_axis_explorer_draws_what_stat_groups_says(page, site):
     page.screenshot(path=str(SHOTS / "intro_explorer.png"), full_page=False)
 
 
-def test_pdf_of_the_book(tmp_path):
+def test_pdf_of_the_book(shots_dir):
     """The PDF exists, starts a page with each chapter's heading, and its pages render."""
     titles = [_h1(HTML / f"{doc}.html") for doc in toc_files()]
-    problems, rendered = check_pdf(PDF, titles, SHOTS)
+    problems, rendered = check_pdf(PDF, titles, shots_dir)
     assert not problems, "\n".join(problems)
     assert len(rendered) >= len(titles)
 
 
-def test_table_of_contents_lists_every_chapter(page, site):
-    facts, _ = open_page(page, f"{site}{toc_files()[0]}.html")
+def test_table_of_contents_lists_every_chapter(survey, site):
+    facts, _ = survey["wide"][f"{toc_files()[0]}.html"]
     listed = {h.split("#")[0][len(site):] for h in facts["sidebar"]}
     missing = [doc for doc in toc_files()[1:] if f"{doc}.html" not in listed]
     assert not missing, f"not in the sidebar: {missing}"
 
 
-def _title_word(page, site, doc):
-    page.goto(f"{site}{doc}.html", wait_until="load")
-    title = page.evaluate("() => document.querySelector('article h1').innerText")
+def _title_word(doc):
+    title = _h1(HTML / f"{doc}.html")
     words = sorted(re.findall(r"[A-Za-z]{5,}", title), key=len, reverse=True)
     assert words, f"{doc}: no searchable word in its title {title!r}"
     return words[0]
 
 
-def test_search_finds_each_chapter(page, site):
-    for doc in toc_files()[1:]:
-        word = _title_word(page, site, doc)
-        hits = search_finds(page, site, word)
-        assert any(f"{doc}.html" in h for h in hits), f"search for {word!r} did not find {doc}"
+def test_search_finds_each_chapter(wide_context, site):
+    """The search page, as the search box opens it, finds each chapter by its title's word."""
+    docs = toc_files()[1:]
+    words = {doc: _title_word(doc) for doc in docs}
+    hits = search_finds_all(wide_context, site, list(words.values()), tabs=TABS)
+    for doc, word in words.items():
+        assert any(f"{doc}.html" in h for h in hits[word]), \
+            f"search for {word!r} did not find {doc}"
 
 
-def test_contact_sheet():
+def test_contact_sheet(survey):
     """One sheet of every screenshot: light, dark, phone, the explorer and the PDF's pages."""
     order = {"light": 0, "dark": 1, "dark_figure": 2, "phone": 3}
     shots = []
     for doc in toc_files():
         for mode in order:
-            if _shot_name(doc, mode).is_file():
-                shots.append(_shot_name(doc, mode))
+            if shot_name(doc, mode).is_file():
+                shots.append(shot_name(doc, mode))
     shots += sorted(SHOTS.glob("intro_explorer.png")) + sorted(SHOTS.glob("pdf-*.png"))
     assert len(shots) >= 2 * len(toc_files()), [p.name for p in shots]
     sheet = contact_sheet(shots, SHOTS / "contact_sheet.png", columns=4, width=320)
     assert all(p.stat().st_size > 10_000 for p in shots)
     assert sheet.stat().st_size > 50_000
+
+
+def _smallest_chapter_with_figures(n=2):
+    """The chapter page with at least *n* figures that has the fewest bytes (HTML + images)."""
+    best = None
+    for doc in toc_files():
+        path = HTML / f"{doc}.html"
+        html = path.read_text(encoding="utf-8")
+        imgs = re.findall(r'src="\.\./_images/([^"]+)"', html)
+        if not doc.startswith("chapters/") or len(imgs) < n:
+            continue
+        size = path.stat().st_size + sum((HTML / "_images" / i).stat().st_size for i in imgs)
+        if best is None or size < best[0]:
+            best = (size, doc)
+    assert best, f"no chapter with {n} figures"
+    return best[1]
 
 
 def _damaged_copy(tmp_path, doc):
@@ -228,6 +183,13 @@ def _damaged_copy(tmp_path, doc):
         tmp_path / "_images" / "transparent.png", pnginfo=info)
     faults += ('<figure><img alt="a transparent figure" src="../_images/transparent.png">'
                "<figcaption>a transparent figure</figcaption></figure>")
+    # a figure with the text-size record (12 px at 2 pixels per CSS pixel: 400 px wide) on an
+    # opaque background, shown 200 px wide: its text is 6 px
+    Image.new("RGB", (800, 200), (255, 255, 255)).save(
+        tmp_path / "_images" / "small-text.png", pnginfo=info)
+    faults += ('<figure><img alt="a figure shown too small" style="width: 200px" '
+               'src="../_images/small-text.png"><figcaption>a figure shown too small'
+               "</figcaption></figure>")
     html = html.replace("</article>", faults + "</article>", 1)
     html = html.replace("</body>", '<script>throw new Error("injected failure")</script></body>')
     path.write_text(html, encoding="utf-8")
@@ -235,7 +197,7 @@ def _damaged_copy(tmp_path, doc):
 
 
 def test_each_kind_of_fault_is_caught(page, phone, tmp_path):
-    doc = "chapters/01_axes_and_layouts"
+    doc = _smallest_chapter_with_figures()
     _damaged_copy(tmp_path, doc)
     with serve(tmp_path) as base:
         facts, errors = open_page(page, f"{base}{doc}.html")
@@ -248,10 +210,12 @@ def test_each_kind_of_fault_is_caught(page, phone, tmp_path):
     for expected in ("display equation overflows its box", "table overflows its box",
                      "is shown 200 px wide, so its smallest text is",
                      "the page scrolls sideways at 390 px", "has a transparent background",
-                     "image did not load: ../_images/missing-", "broken link to chapters/no-such-page.html",
-                     "missing anchor chapters/01_axes_and_layouts.html#no-such-anchor",
-                     "math elements not typeset", "MathJax error: Undefined control sequence \\undefinedmacro", "figure", "has no caption",
-                     "without alt text", "injected failure"):
+                     "image did not load: ../_images/missing-",
+                     "broken link to chapters/no-such-page.html",
+                     f"missing anchor {doc}.html#no-such-anchor",
+                     "math elements not typeset",
+                     "MathJax error: Undefined control sequence \\undefinedmacro", "figure",
+                     "has no caption", "without alt text", "injected failure"):
         assert expected in text, f"{expected!r} not reported; problems:\n{text}"
 
 
@@ -283,7 +247,7 @@ def test_explorer_faults_are_caught(page, tmp_path, old, new, expected):
     _damaged_explorer(tmp_path, old, new)
     with serve(tmp_path) as base:
         open_page(page, f"{base}intro.html")
-        problems, _ = explorer_problems(page)
+        problems, _ = explorer_problems(page, stop_early=True)
     assert any(expected in p for p in problems), "\n".join(problems) or "no problem reported"
 
 
@@ -291,12 +255,13 @@ def test_pdf_faults_are_caught(tmp_path):
     titles = [_h1(HTML / f"{doc}.html") for doc in toc_files()]
     problems, _ = check_pdf(tmp_path / "none.pdf", titles, tmp_path)
     assert problems and "no PDF of the book" in problems[0]
-    problems, _ = check_pdf(PDF, titles + ["A chapter the PDF does not have"], tmp_path)
+    problems, _ = check_pdf(PDF, titles + ["A chapter the PDF does not have"], None)
     assert "PDF: no page starts with the chapter heading 'A chapter the PDF does not have'" in \
         problems
     assert f"PDF: {len(titles)} chapter headings, the book has {len(titles) + 1}" in problems
 
 
+@functools.lru_cache(maxsize=None)
 def _h1(path):
     from bs4 import BeautifulSoup
 

@@ -13,6 +13,7 @@ Needs Debian's `chromium` (as test_book.py). `make test` runs it with the browse
 from __future__ import annotations
 
 import configparser
+import html
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from urllib.error import URLError
 from urllib.request import Request, urlopen
 
 import pytest
-from bookcheck import CHROMIUM_ARGS, ROOT, chromium_path
+from bookcheck import ROOT
 
 CHAPTER = "chapters/01_axes_and_layouts.ipynb"  # the chapter that carries the install cell
 JUPYTER = Path(sys.executable).parent / "jupyter"
@@ -86,7 +87,7 @@ def lab_server(root: Path, home: Path):
                 break
             except (URLError, ConnectionError, OSError):
                 assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
-                time.sleep(0.5)
+                time.sleep(0.1)
         yield base, token, proc
     finally:
         _shut_down(proc, base, token)
@@ -134,8 +135,26 @@ def _shut_down(proc, base, token):
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
             break
-        time.sleep(1)
+        _wait_until(lambda: not _group_alive(proc.pid), timeout=5)
     proc.wait(timeout=10)
+
+
+def _wait_until(cond, timeout: float, step: float = 0.05) -> bool:
+    """Poll *cond* until it holds (True) or *timeout* seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return any(_alive(p) for p in _tree(pgid))
 
 
 def _sanitizers():
@@ -172,89 +191,95 @@ def _outputs(cell, subs) -> list:
     return [(kind, clean(v)) for kind, v in out]
 
 
+def _complete(path: Path, n_code: int) -> bool:
+    """Does *path* hold a whole notebook whose code cells all carry an execution count?"""
+    try:
+        nb = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    return len(code) == n_code and all(c.get("execution_count") for c in code)
+
+
 def _kernel_idle(page) -> bool:
     return page.evaluate("() => [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator')]"
                          ".some(e => e.getAttribute('data-status') === 'idle')")
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    path = chromium_path()
-    if path is None:
-        pytest.fail("no Chromium on this machine: install Debian's package (apt-get install "
-                    "chromium) to run the JupyterLab test")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def lab(tmp_path_factory):
+    """One JupyterLab server for the module, on a copy of the chapter; shut down at the end."""
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "root"
+    (root / "chapters").mkdir(parents=True)
+    shutil.copy(ROOT / CHAPTER, root / CHAPTER)
+    with lab_server(root, tmp) as (base, token, proc):
+        yield root, base, token, proc
 
 
-def test_kernel_of_the_notebooks_is_this_venv(tmp_path):
+def test_kernel_of_the_notebooks_is_this_venv(lab):
     """The kernel the notebooks name (python3) is this .venv's Python, as `make lab` serves it."""
+    _, base, token, _ = lab
     nb = json.loads((ROOT / CHAPTER).read_text())
     name = nb["metadata"]["kernelspec"]["name"]
-    (tmp_path / "root").mkdir()
-    with lab_server(tmp_path / "root", tmp_path) as (base, token, _):
-        specs = _get(f"{base}api/kernelspecs?token={token}")
+    specs = _get(f"{base}api/kernelspecs?token={token}")
     assert name in specs["kernelspecs"], sorted(specs["kernelspecs"])
     argv0 = specs["kernelspecs"][name]["spec"]["argv"][0]
     assert Path(argv0).resolve() == Path(sys.executable).resolve() or argv0 in (
         "python", "python3", "{python}"), f"kernel {name} runs {argv0}, not {sys.executable}"
 
 
-def test_a_chapter_runs_in_jupyterlab(chromium, tmp_path):
-    root = tmp_path / "root"
-    (root / "chapters").mkdir(parents=True)
-    shutil.copy(ROOT / CHAPTER, root / CHAPTER)
+def test_a_chapter_runs_in_jupyterlab(browser, lab):
     stored = json.loads((ROOT / CHAPTER).read_text())
     leftovers = []
-    with lab_server(root, tmp_path) as (base, token, proc):
-        page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{base}lab/tree/{CHAPTER}?token={token}", wait_until="load")
-        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-        # the kernel has started (the server lists it) and the page shows it idle
-        deadline = time.monotonic() + 120
-        while not (_get(f"{base}api/kernels?token={token}") and _kernel_idle(page)):
-            assert time.monotonic() < deadline, "the kernel did not start within 120 s"
-            time.sleep(0.5)
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-        n_code = sum(c["cell_type"] == "code" for c in stored["cells"])
-        # every code cell shows an execution count ([n]:, not [ ]: or [*]:) and the kernel is idle
-        deadline = time.monotonic() + 300
-        while True:
-            prompts = page.evaluate("() => [...document.querySelectorAll("
-                                    "'.jp-CodeCell .jp-InputArea-prompt')].map(p => p.innerText)")
-            if (len(prompts) == n_code and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)
-                    and _kernel_idle(page)):
-                break
-            if time.monotonic() > deadline:
-                page.screenshot(path=str(tmp_path / "timeout.png"))
-                pytest.fail(f"the cells did not all run within 300 s: prompts {prompts}")
-            time.sleep(1)
-        shown = page.evaluate(
-            "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
-            ".filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr')"
-            ".map(o => o.innerText.slice(0, 300))")
-        assert not shown, f"cells show errors or stderr in JupyterLab: {shown}"
-        before = (root / CHAPTER).stat().st_mtime_ns
-        page.locator(".jp-NotebookPanel .jp-Notebook").first.click()
-        page.keyboard.press("Control+s")
-        deadline = time.monotonic() + 30
-        while (root / CHAPTER).stat().st_mtime_ns == before:
-            assert time.monotonic() < deadline, "the notebook was not saved"
-            time.sleep(0.2)
-        time.sleep(0.5)
-        assert not errors, f"JupyterLab page errors: {errors}"
-        leftovers = _tree(proc.pid)
-        assert len(leftovers) >= 2, "no kernel process under the server"
-        port = int(base.rsplit(":", 1)[1].strip("/"))
+    root, base, token, proc = lab
+    # the module's server: this test shuts it down and checks that nothing is left
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{base}lab/tree/{CHAPTER}?token={token}", wait_until="load")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    # the kernel has started (the server lists it) and the page shows it idle
+    deadline = time.monotonic() + 120
+    while not (_get(f"{base}api/kernels?token={token}") and _kernel_idle(page)):
+        assert time.monotonic() < deadline, "the kernel did not start within 120 s"
+        time.sleep(0.2)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    n_code = sum(c["cell_type"] == "code" for c in stored["cells"])
+    # every code cell shows an execution count ([n]:, not [ ]: or [*]:) and the kernel is idle
+    deadline = time.monotonic() + 300
+    while True:
+        prompts = page.evaluate("() => [...document.querySelectorAll("
+                                "'.jp-CodeCell .jp-InputArea-prompt')].map(p => p.innerText)")
+        if (len(prompts) == n_code and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)
+                and _kernel_idle(page)):
+            break
+        if time.monotonic() > deadline:
+            page.screenshot(path=str(root.parent / "timeout.png"))
+            pytest.fail(f"the cells did not all run within 300 s: prompts {prompts}")
+        time.sleep(0.2)
+    shown = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+        ".filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr')"
+        ".map(o => o.innerText.slice(0, 300))")
+    assert not shown, f"cells show errors or stderr in JupyterLab: {shown}"
+    before = (root / CHAPTER).stat().st_mtime_ns
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.click()
+    page.keyboard.press("Control+s")
+    # saved: the file changed and holds the whole notebook (the write is complete)
+    assert _wait_until(lambda: (root / CHAPTER).stat().st_mtime_ns != before
+                       and _complete(root / CHAPTER, n_code), timeout=30), \
+        "the notebook was not saved"
+    context.close()
+    assert not errors, f"JupyterLab page errors: {errors}"
+    leftovers = _tree(proc.pid)
+    assert len(leftovers) >= 2, "no kernel process under the server"
+    port = int(base.rsplit(":", 1)[1].strip("/"))
+    _shut_down(proc, base, token)
     # shut down: no process of the server (or its kernel) and no open port remain
-    time.sleep(0.5)
+    _wait_until(lambda: not any(_alive(p) for p in leftovers), timeout=5)
     alive = [p for p in leftovers if _alive(p)]
     assert not alive, f"processes left behind: {alive}"
     assert not _port_open(port), f"port {port} still open"
@@ -275,14 +300,13 @@ def test_a_chapter_runs_in_jupyterlab(chromium, tmp_path):
 def test_launch_buttons_and_download_open_the_chapter():
     """Binder and Colab open the page's own notebook in the repository; the download is it."""
     from bookcheck import HTML, toc_files
-    from bs4 import BeautifulSoup
-
     assert (HTML / "index.html").is_file(), "no _build/html: run `make build-strict` first"
     notebooks = [d for d in toc_files() if (ROOT / f"{d}.ipynb").is_file()]
     assert notebooks
     for doc in notebooks:
-        soup = BeautifulSoup((HTML / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
-        hrefs = [a["href"] for a in soup.select("a[href]")]
+        # every <a href> of the page (Sphinx writes each attribute in double quotes)
+        hrefs = [html.unescape(h) for h in re.findall(
+            r'<a\b[^>]*?\shref="([^"]*)"', (HTML / f"{doc}.html").read_text(encoding="utf-8"))]
         binder = [h for h in hrefs if "mybinder.org/v2/gh/" in h]
         colab = [h for h in hrefs if "colab.research.google.com/github/" in h]
         assert binder and colab, f"{doc}: no Binder or Colab button"

@@ -1,0 +1,170 @@
+"""What the browser tests share: one Chromium, one server of the book, one survey of its pages.
+
+The survey opens every page once at 1280 px (cold cache, so its bytes are what a first visit
+fetches), once at 390 px and every chapter once in dark mode, a few tabs at a time, and takes
+the screenshots as it goes; the per-page tests then check what it read. Every open waits for
+the page's load and MathJax's promise, never for a fixed time or for network idle. At the end of
+the session the time spent on page opens is written to _build/screenshots/timings.txt.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import time
+
+import pytest
+from bookcheck import (
+    CHROMIUM_ARGS,
+    HTML,
+    PDF,
+    SHOTS,
+    TIMINGS,
+    LinkChecker,
+    chromium_path,
+    open_pages,
+    pages,
+    prefetch_pdf,
+    serve,
+    toc_files,
+)
+
+WIDE, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
+TABS = 3  # pages loaded side by side: the browser typesets one while it fetches another
+_T0 = time.monotonic()
+
+
+def shot_name(name, mode):
+    return SHOTS / f"{name.replace('/', '_').removesuffix('.html')}_{mode}.png"
+
+
+@pytest.fixture(scope="session")
+def shots_dir():
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+    return SHOTS
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        pytest.fail("no Chromium on this machine: install Debian's package (apt-get install "
+                    "chromium) to run the browser test")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def site():
+    with serve(HTML) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def wide_context(browser):
+    context = browser.new_context(viewport=WIDE)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def phone_context(browser):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def dark_context(browser):
+    context = browser.new_context(viewport=WIDE, color_scheme="dark")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(wide_context):
+    p = wide_context.new_page()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def phone(phone_context):
+    p = phone_context.new_page()
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="session")
+def links(site):
+    return LinkChecker(HTML, site)
+
+
+@pytest.fixture(scope="session")
+def survey(wide_context, phone_context, dark_context, site, shots_dir):
+    """{"wide"|"phone"|"dark": {page name: (facts, errors)}}, every page opened once per mode."""
+    prefetch_pdf(PDF)  # the PDF's pages render in their own processes meanwhile
+    names = pages(HTML) if HTML.is_dir() else []
+    docs = toc_files()
+    chapters = {f"{d}.html" for d in docs}
+
+    def wide_shot(page, url, facts):
+        name = url[len(site):]
+        if name in chapters:
+            page.screenshot(path=str(shot_name(name, "light")))
+
+    def phone_shot(page, url, facts):
+        name = url[len(site):]
+        if name in {f"{d}.html" for d in docs[:3]}:
+            page.screenshot(path=str(shot_name(name, "phone")))
+
+    def dark_shot(page, url, facts):
+        name = url[len(site):]
+        facts["theme"] = page.evaluate("document.documentElement.dataset.theme")
+        page.screenshot(path=str(shot_name(name, "dark")))
+        fig = page.query_selector("article img[src*='_images/']")
+        if fig is not None:
+            fig.scroll_into_view_if_needed()
+            page.screenshot(path=str(shot_name(name, "dark_figure")))
+
+    def run(context, items, **kw):
+        got = open_pages(context, [site + n for n in items], tabs=TABS, **kw)
+        return {url[len(site):]: v for url, v in got.items()}
+
+    return {
+        "wide": run(wide_context, names, measure=True, each=wide_shot),
+        "phone": run(phone_context, names, each=phone_shot),
+        "dark": run(dark_context, [f"{d}.html" for d in docs], each=dark_shot),
+    }
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How long the session took and how much of it went into opening pages."""
+    if not TIMINGS:
+        return
+    wall = time.monotonic() - _T0
+    total = sum(t for _, t in TIMINGS)
+    # CPU seconds of the whole test: this process and every child it reaped (the browser and
+    # its renderers, JupyterLab and its kernel, pdftoppm): on an idle 2-core machine the wall
+    # time cannot be below half of it
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    slow = sorted(TIMINGS, key=lambda x: -x[1])[:5]
+    lines = [f"browser test: {wall:.1f} s wall, {cpu:.1f} CPU seconds (the test, the browser and "
+             f"its other children; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}); "
+             f"{len(TIMINGS)} page opens, {total:.1f} s summed "
+             f"(median {sorted(t for _, t in TIMINGS)[len(TIMINGS) // 2]:.2f} s; opens overlap "
+             f"{TABS} at a time in the survey)",
+             "slowest opens: " + ", ".join(f"{u.split('/', 3)[-1]} {t:.1f} s" for u, t in slow)]
+    for line in lines:
+        terminalreporter.write_line(line)
+    if SHOTS.is_dir():
+        (SHOTS / "timings.txt").write_text(
+            "\n".join(lines + [f"{t:.3f}\t{u}" for u, t in TIMINGS]) + "\n")
