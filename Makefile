@@ -24,7 +24,7 @@ BROWSER_REQUIRED ?= 0
 NO_CHROMIUM := no Chromium on this machine (install Debian's package: apt-get install chromium)
 
 .PHONY: help install lint book book-single test test-unit test-notebooks test-notebooks-default \
-	test-threads build-strict test-browser execute clean env-tf
+	test-threads build-strict test-browser execute clean env-tf pdf print-pdf lab bench
 
 help:
 	@echo "make book            build the HTML book into _build/html"
@@ -33,15 +33,20 @@ help:
 	@echo "                     and the browser test over every page (when Chromium is installed)"
 	@echo "make lint            ruff over src/ and tests/ (the first step of make test)"
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
+	@echo "make pdf             the single-page book printed by headless Chromium: _build/pdf/normaxes.pdf"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1, with =2, and with ATEN_CPU_CAPABILITY=default"
 	@echo "make execute         re-execute every chapter in place (for authors)"
+	@echo "make lab             open the chapters in JupyterLab (pinned, in .venv, kernel python3)"
+	@echo "make bench           the benchmark: ratios to the native kernels, nbval and page bytes"
 	@echo "make env-tf          build .venv-tf (TensorFlow 2.15, TF-Addons; test and execute need it)"
 	@echo "make clean           remove _build (keeps .venv)"
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-lab.txt constraints.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# the kernel the notebooks name (python3), as this .venv's Python, for `make lab`
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	@# build matplotlib's font cache now, so that no notebook prints the notice to stderr
 	$(PY) -c "import matplotlib.pyplot"
 	@touch $(STAMP)
@@ -77,7 +82,7 @@ test-unit: install env-tf
 	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q tests/test_ledger.py
 
 test-notebooks: install env-tf
-	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q --nbval --nbval-current-env \
+	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q -n 2 --dist loadfile --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 
 test-notebooks-default: install env-tf
@@ -92,13 +97,23 @@ build-strict: install
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	$(VENV)/bin/jupyter-book build . --builder singlehtml --all -W -n --keep-going
 
+# the PDF is printed from the single-page build that is already there (make test and
+# make test-browser build each builder once; the browser test and the PDF share that build)
+print-pdf: install
+	@if [ -z "$(CHROMIUM)" ]; then echo "make pdf: FAILED: $(NO_CHROMIUM)"; exit 1; fi
+	$(PY) -m normaxes.book.pdf
+
+pdf: book-single print-pdf
+
 test-browser: build-strict
 	@if [ -z "$(CHROMIUM)" ]; then echo "make test-browser: FAILED: $(NO_CHROMIUM)"; exit 1; fi
+	$(MAKE) print-pdf
 	$(PY) -m pytest -q tests/browser
 	@echo "Screenshots and contact sheet: $(abspath _build/screenshots)"
 
 test: lint test-unit test-notebooks test-notebooks-default build-strict
 	@if [ -n "$(CHROMIUM)" ]; then \
+	  $(MAKE) print-pdf && \
 	  $(PY) -m pytest -q tests/browser && \
 	  echo "Screenshots and contact sheet: $(abspath _build/screenshots)"; \
 	elif [ "$(BROWSER_REQUIRED)" = 1 ]; then \
@@ -114,3 +129,15 @@ execute: install env-tf
 
 clean:
 	rm -rf _build
+
+# JupyterLab on the book's notebooks, from the same .venv (requirements-lab.txt): each chapter
+# runs in the kernel its metadata names (python3 = this .venv) and reproduces its stored outputs.
+LAB_PORT ?= 8888
+lab: install
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/chapters \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Not part of `make test`: timings need a quiet machine. Prints ratios measured side by side.
+bench: install
+	$(PY) bench/bench.py $(BENCH_ARGS)

@@ -118,9 +118,17 @@ CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 
 def test_chapter_docs_maps_numbers_to_document_names():
     docs = ledger.chapter_docs(CHAPTERS)
-    assert docs["01"] == "01_axes_and_layouts"
-    assert all(name.startswith(number + "_") for number, name in docs.items())
+    assert docs["01"] == "01_axes_and_layouts" and docs["training"] == "training"
+    assert all(name.startswith(key + "_") or name == key for key, name in docs.items())
     assert "claims_ledger" not in docs.values() and "references" not in docs.values()
+    # the reading order of _toc.yml: the training chapter comes after chapter 6, before 7
+    keys = list(docs)
+    assert keys.index("06") < keys.index("training") < keys.index("07")
+
+
+def test_chapter_docs_is_the_same_from_the_repository_root():
+    """The ledger page runs `chapter_docs(Path("."))`: at the root it must find chapters/ too."""
+    assert ledger.chapter_docs(CHAPTERS.parent) == ledger.chapter_docs(CHAPTERS)
 
 
 def test_chapter_docs_refuses_a_missing_folder(tmp_path):
@@ -137,8 +145,11 @@ def test_chapter_tables_groups_by_chapter_and_links():
     assert [h.split("**")[1] for h in headings] == [f"Chapter {c}" for c in chapters]
     assert "{doc}`01_axes_and_layouts`" in headings[0]
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line
-            and not line.startswith("| claim |")]
-    assert [row.split(" | ")[0][2:] for row in rows] == [r.claim.name for r in results]
+            and not line.startswith("| verdict |")]
+    # the verdict first, then the largest difference, then the claim named in its cell
+    assert [row.split(" | ")[0][2:] for row in rows] == [r.verdict for r in results]
+    assert [row.split(" | ")[2].split("`")[1] for row in rows] == [r.claim.name for r in results]
+    assert all(row.count(" | ") == 2 for row in rows)
     assert len(rows) == len(results)
 
 
@@ -151,7 +162,7 @@ def test_chapter_tables_marks_a_failing_claim():
     try:
         text = ledger.chapter_tables([ledger.run("test-false-claim-tables")])
         assert "**Chapter 99**, chapter 99: 1 claim, 0 hold." in text
-        assert "(**FAILS**)" in text and "1 \\| 2" in text
+        assert "| **differ** (expected equal): **FAILS** | ≤ 1e0 |" in text and "1 \\| 2" in text
     finally:
         del ledger.REGISTRY["test-false-claim-tables"]
 

@@ -18,7 +18,8 @@ def test_digits_are_sklearns_load_digits():
     y = torch.cat([y_train, y_test]).numpy()
     order = np.random.default_rng(0).permutation(len(d.target))[:len(y)]
     assert np.array_equal(x, d.images[order]) and np.array_equal(y, d.target[order])
-    assert x_train.shape == (training.N_TRAIN, 1, 8, 8) and x_test.shape == (training.N_TEST, 1, 8, 8)
+    assert x_train.shape == (training.N_TRAIN, 1, 8, 8)
+    assert x_test.shape == (training.N_TEST, 1, 8, 8)
 
 
 def test_a_stacked_network_trains_as_it_would_alone():
@@ -40,7 +41,7 @@ def test_a_stacked_network_trains_as_it_would_alone():
             loss = torch.nn.functional.cross_entropy(net(x).reshape(-1, 10), y.reshape(-1),
                                                      reduction="sum") / 4
             opt.zero_grad(), loss.backward(), opt.step()
-            for k, (m, o) in enumerate(zip(alone, opts)):
+            for k, (m, o) in enumerate(zip(alone, opts, strict=True)):
                 lk = torch.nn.functional.cross_entropy(m(x_train[idx[k]]), y_train[idx[k]])
                 o.zero_grad(), lk.backward(), o.step()
         with torch.no_grad():

@@ -12,6 +12,7 @@ import http.server
 import os
 import re
 import shutil
+import subprocess
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,8 +94,33 @@ _PAGE_FACTS = """() => {
     caption: (f.querySelector('figcaption') || {innerText: ''}).innerText.trim(),
     alts: [...f.querySelectorAll('img')].map(i => (i.getAttribute('alt') || '').trim())}));
   const maths = [...document.querySelectorAll('.math')];
+  // what does not fit: a display equation or a table wider than the box it sits in, or than the
+  // article's text column (measured at the window size the page is opened with)
+  const art = document.querySelector('article.bd-article') || document.querySelector('article');
+  const colRight = art ? art.getBoundingClientRect().right : window.innerWidth;
+  const tooWide = (el, inner) => {
+    const box = el.getBoundingClientRect(), wide = inner ? inner.getBoundingClientRect() : box;
+    return Math.max(Math.round(el.scrollWidth - el.clientWidth),
+                    Math.round(wide.right - Math.min(box.right, colRight)),
+                    Math.round(box.right - colRight));
+  };
+  const snippet = el => el.innerText.replace(/\\s+/g, ' ').trim().slice(0, 60);
+  const overflows = [];
+  for (const m of document.querySelectorAll('article mjx-container[display="true"]')) {
+    const px = tooWide(m, m.querySelector('mjx-math'));
+    if (px > 1) overflows.push({kind: 'display equation', px,
+      text: (m.closest('.math') || m).getAttribute('id') || snippet(m.closest('div') || m)});
+  }
+  for (const t of document.querySelectorAll('article table')) {
+    const px = Math.max(tooWide(t), t.parentElement ? tooWide(t.parentElement, t) : 0);
+    if (px > 1) overflows.push({kind: 'table', px, text: snippet(t.rows[0] || t)});
+  }
+  const shown = [...document.querySelectorAll('article img')].map(i => ({
+    src: i.getAttribute('src'), url: i.currentSrc || i.src, natural: i.naturalWidth,
+    width: i.getBoundingClientRect().width}));
   return {
-    imgs, figures,
+    imgs, figures, overflows, shown,
+    pageWidth: document.documentElement.scrollWidth, viewWidth: window.innerWidth,
     math: maths.length,
     typeset: maths.filter(m => m.querySelector('mjx-container')).length,
     merrors: [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error') || e.textContent),
@@ -134,12 +160,13 @@ def open_page(page, url: str) -> tuple[dict, list[str]]:
             refresh = _REFRESH.search(raw.read().decode("utf-8", "replace"))
         if refresh:  # a redirect stub (index.html): check the page it leads to
             page.wait_for_url(urljoin(url, refresh.group(1)), wait_until="load")
+        # what the checks read is there once the page has loaded (images included) and MathJax
+        # has typeset (its startup promise); nothing else is waited for
         if page.evaluate("document.querySelectorAll('.math').length") > 0:
             page.wait_for_function(
                 "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
                 timeout=30000)
             page.evaluate("() => MathJax.startup.promise.then(() => true)")
-        page.wait_for_load_state("networkidle")
         facts = page.evaluate(_PAGE_FACTS)
     finally:
         page.remove_listener("console", on_console)
@@ -167,6 +194,71 @@ def check_facts(name: str, facts: dict, errors: list[str]) -> list[str]:
         if not fig["alts"] or not all(fig["alts"]):
             problems.append(f"{name}: figure {k} has an image without alt text")
     return problems
+
+
+MIN_TEXT_PX = 11  # the theme's caption small print (0.6875 rem at 16 px), see check_layout
+
+
+def text_px_of(path: Path) -> tuple[float, float] | None:
+    """(smallest text in CSS px at the design width, PNG pixels per CSS pixel) of a figure PNG.
+
+    normaxes.book.figures.png writes both into the PNG (``normaxes:min-text-px``,
+    ``normaxes:density``); None for an image without them (not drawn by the book's formatter).
+    """
+    from PIL import Image
+
+    with Image.open(path) as im:
+        info = getattr(im, "text", {}) or {}
+        if "normaxes:min-text-px" not in info:
+            return None
+        return float(info["normaxes:min-text-px"]), float(info.get("normaxes:density", 1))
+
+
+def check_layout(name: str, facts: dict, html_dir: Path, base: str, *, wide: bool) -> list[str]:
+    """Problems of what a reader sees at this window size.
+
+    *wide* (1280 px): no display equation or table wider than its box or the text column, and
+    every figure shown at least as large as its text needs (its smallest text >= 11 CSS px, the
+    caption's small print). Narrow (390 px): the page itself does not scroll sideways.
+    """
+    out = []
+    if facts["pageWidth"] > facts["viewWidth"] + 1:
+        out.append(f"{name}: the page scrolls sideways at {facts['viewWidth']} px "
+                   f"({facts['pageWidth']} px wide)")
+    if not wide:
+        return out
+    for o in facts["overflows"]:
+        out.append(f"{name}: {o['kind']} overflows its box by {o['px']} px at "
+                   f"{facts['viewWidth']} px: {o['text']}")
+    for img in facts["shown"]:
+        url = urlparse(img["url"])
+        if not img["url"].startswith(base) or not url.path.endswith(".png"):
+            continue
+        path = html_dir / unquote(url.path)[len(urlparse(base).path):]
+        if not path.is_file():
+            continue  # reported as an image that did not load
+        if "/_images/" not in img["url"]:
+            continue  # the theme's and the book's own assets (logo, icons)
+        record = text_px_of(path)
+        if record is None:
+            out.append(f"{name}: figure {img['src']} has no text-size record: it was not drawn "
+                       "by normaxes.book.figures.png (re-execute the chapter)")
+            continue
+        from PIL import Image
+
+        with Image.open(path) as im:  # dark mode: no text on a background that turns dark
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                out.append(f"{name}: figure {img['src']} has a transparent background "
+                           "(its text disappears in dark mode)")
+        # the PNG holds `density` pixels per CSS pixel; shown narrower than that, text shrinks
+        design_px, density = record
+        scale = img["width"] / (img["natural"] / density) if img["natural"] else 0
+        px = design_px * scale
+        if px < MIN_TEXT_PX - 0.05:
+            out.append(f"{name}: figure {img['src']} is shown {img['width']:.0f} px wide, so its "
+                       f"smallest text is {px:.1f} px (< {MIN_TEXT_PX} px); it needs "
+                       f"{img['width'] * MIN_TEXT_PX / px:.0f} px")
+    return out
 
 
 class LinkChecker:
@@ -236,3 +328,184 @@ def contact_sheet(images: list[Path], out: Path, columns: int = 3, width: int = 
         draw.rectangle([x - 1, y + label - 1, x + width, y + label + im.height], outline=(160, 160, 160))
     sheet.save(out)
     return out
+
+
+PDF = ROOT / "_build" / "pdf" / "normaxes.pdf"
+SHADE_RGB = "rgb(59, 117, 175)"  # normaxes.book.figures.SHADE, as the browser reports a fill
+
+
+def _explorer_state(page) -> dict:
+    return page.evaluate("""() => {
+      const root = document.querySelector('.axis-explorer');
+      const cells = [...root.querySelectorAll('svg rect.entry')].map(r => ({
+        flat: +r.dataset.flat, group: +r.dataset.group, index: r.dataset.index,
+        fill: getComputedStyle(r).fill, selected: r.classList.contains('selected')}));
+      return {state: root.dataset.state, cells,
+              summary: root.querySelector('.axis-explorer-summary').innerText,
+              standardize: root.querySelector('.axis-explorer-standardize').innerText,
+              torch: root.querySelector('.axis-explorer-torch').innerText};
+    }""")
+
+
+def _same_partition(a: list[int], b: list[int]) -> bool:
+    """Do labellings *a* and *b* group the same entries together (whatever the label values)?"""
+    return len(a) == len(b) and len(set(zip(a, b, strict=True))) == len(set(a)) == len(set(b))
+
+
+def _run_shown_code(drawn: dict, shape) -> str | None:
+    """Run the explorer's standardize call and PyTorch lines on one tensor; None if they agree."""
+    import numpy as np
+    import torch
+
+    import normaxes
+
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ns_std = {"standardize": normaxes.standardize, "x": x}
+    ns_torch = {"torch": torch, "x": x}
+    try:
+        exec(drawn["standardize"], ns_std)
+        exec(drawn["torch"], ns_torch)
+    except Exception as err:  # the shown code must run as shown
+        return f"shown code does not run: {type(err).__name__}: {err}"
+    y1, y2 = ns_std["y"], ns_torch["y"]
+    if tuple(y2.shape) != tuple(shape):
+        return f"the PyTorch lines give shape {tuple(y2.shape)}, not {tuple(shape)}"
+    diff = float(np.max(np.abs(np.asarray(y1) - np.asarray(y2))))
+    return None if diff <= 1e-9 else f"standardize and the PyTorch lines differ by {diff:.2g}"
+
+
+def explorer_problems(page) -> tuple[list[str], int]:
+    """Click through every choice of the axis explorer; compare each drawing with the reference.
+
+    The reference is ``normaxes.stat_groups`` of each choice, written into the page at build time
+    (script#axis-explorer-reference). Each drawing must hold every entry once, group the entries
+    as the reference does, shade exactly the selected entry's set, state the number of sets, and
+    show a `standardize` call and PyTorch lines that compute the same thing.
+    """
+    import json
+    from itertools import combinations
+
+    ref = json.loads(page.evaluate(
+        "document.getElementById('axis-explorer-reference').textContent"))
+    problems, clicked = [], 0
+
+    def check():
+        nonlocal clicked
+        clicked += 1
+        d = _explorer_state(page)
+        key = d["state"]
+        if key not in ref:
+            problems.append(f"explorer: no reference for the choice {key!r}")
+            return
+        labels = ref[key]
+        cells = sorted(d["cells"], key=lambda c: c["flat"])
+        if [c["flat"] for c in cells] != list(range(len(labels))):
+            problems.append(f"explorer {key}: draws {len(cells)} entries, not each of "
+                            f"{len(labels)} once")
+            return
+        drawn = [c["group"] for c in cells]
+        if not _same_partition(drawn, labels):
+            problems.append(f"explorer {key}: the drawn sets differ from stat_groups")
+        sel = [c["flat"] for c in cells if c["selected"]]
+        if len(sel) != 1:
+            problems.append(f"explorer {key}: {len(sel)} selected entries")
+        else:
+            want = [labels[c["flat"]] == labels[sel[0]] for c in cells]
+            got = [c["fill"] == SHADE_RGB for c in cells]
+            if want != got:
+                problems.append(f"explorer {key}: the shaded entries are not the selected "
+                                "entry's statistics set")
+        fills = {}
+        for c in cells:
+            fills.setdefault(c["group"], set()).add(c["fill"])
+        if any(len(f) != 1 for f in fills.values()):
+            problems.append(f"explorer {key}: one set drawn in several colours")
+        n_sets = len(set(labels))
+        if f"{n_sets} statistics set" not in d["summary"]:
+            problems.append(f"explorer {key}: the summary does not say {n_sets} sets: "
+                            f"{d['summary']!r}")
+        shape = {"seq": (3, 4, 6), "img": (3, 6, 2, 2)}[key.split("|")[0]]
+        bad = _run_shown_code(d, shape)
+        if bad:
+            problems.append(f"explorer {key}: {bad}\n{d['standardize']}\n{d['torch']}")
+
+    root = ".axis-explorer "
+    for layout, axes in (("seq", "B T F"), ("img", "N C H W")):
+        page.check(f"{root}input[name=ax-layout][value={layout}]")
+        for norm in ("BN", "LN", "IN"):
+            page.check(f"{root}input[name=ax-norm][value={norm}]")
+            check()
+        page.check(f"{root}input[name=ax-norm][value=GN]")
+        for G in ("1", "2", "3", "6"):
+            page.select_option(f"{root}select.axis-explorer-groups", G)
+            check()
+        page.check(f"{root}input[name=ax-norm][value=custom]")
+        names = axes.split()
+        for k in range(len(names) + 1):
+            for subset in combinations(names, k):
+                for a in names:
+                    page.set_checked(f"{root}label[data-layout={layout}] input[value={a}]",
+                                     a in subset)
+                if subset:
+                    check()
+                    continue
+                # no axis: standardize refuses it (ValueError), and the explorer says so
+                d = _explorer_state(page)
+                if "at least one axis" not in d["summary"] or d["cells"]:
+                    problems.append(f"explorer {layout}: an empty set of axes is not refused")
+        # another entry selected: its set is shaded
+        page.check(f"{root}input[name=ax-norm][value=LN]")
+        page.click(f"{root}svg rect.entry[data-flat='5']")
+        d = _explorer_state(page)
+        if [c["flat"] for c in d["cells"] if c["selected"]] != [5]:
+            problems.append(f"explorer {layout}: clicking entry 5 did not select it")
+        check()
+        clicked -= 1  # the same choice again, with another entry selected
+    return problems, clicked
+
+
+def check_pdf(pdf: Path, titles: list[str], shots: Path) -> tuple[list[str], list[Path]]:
+    """Problems of the PDF: missing, a chapter's heading not at the top of a page, a blank page.
+
+    Each chapter starts a page (print CSS in _static/normaxes.css); the page's first line must be
+    the chapter's title. Every page is rendered with pdftoppm; the first page of each chapter
+    goes into *shots* for the contact sheet.
+    """
+    import tempfile
+
+    from PIL import Image, ImageStat
+
+    if not pdf.is_file() or pdf.stat().st_size < 10_000:
+        return [f"no PDF of the book at {pdf} (make pdf)"], []
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    norm = lambda s: re.sub(r"\s+", " ", s).strip().lower()  # noqa: E731
+    tops = []
+    for page_text in text.split("\f"):
+        lines = [ln for ln in page_text.splitlines() if ln.strip()]
+        tops.append(norm(" ".join(lines[:3])))
+    problems, starts = [], []
+    for title in titles:
+        hit = [k for k, top in enumerate(tops) if top.startswith(norm(title))]
+        if not hit:
+            problems.append(f"PDF: no page starts with the chapter heading {title!r}")
+        else:
+            starts.append(hit[0])
+    if len(starts) != len(titles):
+        problems.append(f"PDF: {len(starts)} chapter headings, the book has {len(titles)}")
+    rendered = []
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-r", "24", "-png", str(pdf), f"{tmp}/p"], check=True)
+        pngs = sorted(Path(tmp).glob("p-*.png"))
+        if len(pngs) != len(tops) - (1 if not tops[-1] else 0):
+            problems.append(f"PDF: {len(pngs)} pages rendered of {len(tops)}")
+        for k, p in enumerate(pngs):
+            with Image.open(p) as im:
+                if ImageStat.Stat(im.convert("L")).extrema[0][0] > 200:
+                    problems.append(f"PDF: page {k + 1} renders blank")
+        for k in starts:
+            out = shots / f"pdf-{k + 1:03d}.png"
+            subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(k + 1),
+                            "-l", str(k + 1), str(pdf), str(out.with_suffix(""))], check=True)
+            rendered.append(out)
+    return problems, rendered

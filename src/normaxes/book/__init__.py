@@ -1,2 +1,3 @@
-"""The book's machinery: the claims ledger, the cube figures, the one table helper, and the Sphinx
-extension the build loads. Chapters use it; nothing in the public core depends on it."""
+"""The book's machinery: the claims ledger, the cube figures, the one table helper, the Sphinx
+extension the build loads, and the PDF printer (``make pdf``). Chapters use it; nothing in the
+public core depends on it."""

@@ -13,12 +13,28 @@ import numpy as np
 from ..core import parse_layout, resolve, shared_with
 from ..norms import NORMS
 
-__all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED"]
+__all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED",
+           "png", "min_text_pt", "COLUMN_PX", "DENSITY", "TEXT_PT", "MIN_TEXT_PX", "PANEL_IN"]
 
 SHADE = "#3b75af"
 """Colour of the positions that share one statistic."""
-MASKED = "#d9d9d9"
+MASKED = "#bdbdbd"
 """Colour of padded (masked-out) positions."""
+
+# Figures are designed at 1 point = 1 CSS pixel (72 points per inch), so a figure ``w`` inches
+# wide is meant to be shown ``72 w`` CSS pixels wide and its 12-point labels are 12 CSS pixels
+# high. The PNG holds DENSITY pixels per CSS pixel (sharp on high-density screens) and says so in
+# its display metadata, so the page shows it at its design width.
+COLUMN_PX = 672
+"""Width of the book's text column at a 1280 px window (pydata-sphinx-theme, both sidebars)."""
+DENSITY = 2
+"""PNG pixels per CSS pixel."""
+TEXT_PT = 12
+"""Size of labels and titles in the cube figures (points = CSS pixels at the design width)."""
+MIN_TEXT_PX = 11
+"""The smallest text a figure may show in CSS pixels (the theme's caption small print)."""
+PANEL_IN = (2.3, 2.6)
+"""Width and height of one cube panel in inches (four panels fill the 672 px column)."""
 
 
 def _dim_of(dims, name: str) -> int:
@@ -100,27 +116,32 @@ def _draw_voxels(ax, dims, shared, real, batch: str, channel: str, title):
     sh = np.transpose(shared, (1, 0, 2))[:, :, ::-1]
     rl = np.transpose(real, (1, 0, 2))[:, :, ::-1]
     colors = np.empty(sh.shape + (4,))
-    colors[...] = (1.0, 1.0, 1.0, 0.18)
-    colors[~rl] = (*_rgb(MASKED), 0.55)
+    colors[...] = (1.0, 1.0, 1.0, 0.12)
+    # padding light enough that a shaded set behind it (another batch element) shows through
+    colors[~rl] = (*_rgb(MASKED), 0.32)
     colors[sh] = (*_rgb(SHADE), 0.92)
     ax.voxels(np.ones(sh.shape, dtype=bool), facecolors=colors, edgecolor=(0.25, 0.25, 0.25, 0.35),
               linewidth=0.3)
     ax.set_box_aspect(sh.shape, zoom=0.9)
     ax.view_init(elev=18, azim=-62)
     ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-    ax.set_xlabel(_axis_label(dims, [dims[c]]), labelpad=-8, fontsize=13)
-    ax.set_ylabel(_axis_label(dims, [dims[b]]), labelpad=-8, fontsize=13)
-    ax.set_zlabel(_axis_label(dims, rest), labelpad=-8, fontsize=13)
+    ax.set_xlabel(_axis_label(dims, [dims[c]]), labelpad=-10, fontsize=TEXT_PT)
+    ax.set_ylabel(_axis_label(dims, [dims[b]]), labelpad=-10, fontsize=TEXT_PT)
+    ax.set_zlabel(_axis_label(dims, rest), labelpad=-10, fontsize=TEXT_PT)
     for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
         axis.pane.set_visible(False)
         axis.line.set_color((0, 0, 0, 0))
     if title:
-        ax.set_title(title, fontsize=13, pad=0)
+        ax.set_title(title, fontsize=TEXT_PT, pad=0, linespacing=1.1)
     return ax
 
 
 def draw_cubes(panels, *, ncols: int | None = None, figsize=None):
     """Draw one cube per panel, in a grid of *ncols* columns (default: one row); return the figure.
+
+    A panel is 2.3 x 2.6 inches (:data:`PANEL_IN`), so four panels in a row fill the text column
+    at their design width and every label is :data:`TEXT_PT` CSS pixels high there; each panel's
+    title stays above its own panel when the panels wrap into rows.
 
     Each panel is a dict of the keyword arguments of :func:`draw_cube` (``layout``, ``over``,
     ``shape``, ``batch``, ``channel``, and optionally ``title``, ``index``, ``mask`` and group
@@ -137,7 +158,8 @@ def draw_cubes(panels, *, ncols: int | None = None, figsize=None):
         raise ValueError(f"ncols must be a positive number of columns, got {ncols}")
     nrows = -(-len(panels) // ncols)
     titled = any(p.get("title") for p in panels)
-    fig = plt.figure(figsize=figsize or (3.0 * ncols, 3.2 * nrows))
+    fig = plt.figure(figsize=figsize or (PANEL_IN[0] * ncols, PANEL_IN[1] * nrows),
+                     facecolor="white")
     for k, p in enumerate(panels):
         ax = fig.add_subplot(nrows, ncols, k + 1, projection="3d")
         layout = p.pop("layout")
@@ -145,8 +167,9 @@ def draw_cubes(panels, *, ncols: int | None = None, figsize=None):
             draw_set(ax, layout, p.pop("shared"), **p)
         else:
             draw_cube(ax, layout, p.pop("over"), p.pop("shape"), **p)
-    top = 1 - (0.16 if titled else 0.02) / nrows
-    fig.subplots_adjust(left=0, right=1, bottom=0, top=top, wspace=0.05, hspace=0.15)
+    top = 1 - (0.17 if titled else 0.02) / nrows
+    fig.subplots_adjust(left=0, right=1, bottom=0.02, top=top, wspace=0.02,
+                        hspace=0.25 if titled else 0.05)
     return fig
 
 
@@ -179,3 +202,67 @@ def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "L
                            channel=channel, index=index, mask=mask, title=title, **sizes))
     fig = draw_cubes(panels, figsize=figsize)
     return fig
+
+
+def min_text_pt(fig) -> float:
+    """The size in points of the smallest visible, non-empty text of *fig*."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and t.get_figure() is fig]
+    return min(sizes) if sizes else float("inf")
+
+
+def png(fig) -> tuple[bytes, dict]:
+    """*fig* as a palette PNG at :data:`DENSITY` pixels per CSS pixel, with display metadata.
+
+    Returns ``(data, {"width": w, "height": h})``, what an IPython formatter returns: the page
+    shows the image at ``w`` CSS pixels, its design width (72 per inch). The PNG is drawn on an
+    opaque white background (legible in the theme's dark mode), quantized to at most 256 colours
+    without dithering (deterministic), and carries the smallest text size in CSS pixels as the
+    ``normaxes:min-text-px`` text chunk, which the browser test reads.
+    """
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=72 * DENSITY, facecolor="white", edgecolor="white",
+                transparent=False, metadata={"Software": None})
+    rgb = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    pal = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("normaxes:min-text-px", f"{min_text_pt(fig):g}")
+    info.add_text("normaxes:density", str(DENSITY))
+    out = io.BytesIO()
+    pal.save(out, format="png", optimize=True, pnginfo=info)
+    w, h = rgb.size
+    return out.getvalue(), {"width": w // DENSITY, "height": h // DENSITY}
+
+
+def _register_png_formatter() -> None:
+    """In IPython, display every matplotlib figure with :func:`png` (after the inline backend)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    if "inline" in str(matplotlib.get_backend(auto_select=False)):
+        # loading the inline backend registers its own PNG formatter: load it first, then ours
+        import matplotlib_inline.backend_inline  # noqa: F401
+
+    # every figure of the book (line plots too): text of TEXT_PT points, 12 CSS px at design width
+    matplotlib.rcParams.update({"font.size": TEXT_PT, "figure.facecolor": "white",
+                                "savefig.facecolor": "white"})
+
+    ip.display_formatter.formatters["image/png"].for_type(Figure, png)
+    for fmt in ("image/svg+xml", "application/pdf", "image/jpeg"):
+        ip.display_formatter.formatters[fmt].pop(Figure, None)
+
+
+_register_png_formatter()

@@ -76,6 +76,8 @@ class Result:
         """
         if not math.isfinite(self.diff):
             return 0.0
+        if self.claim.tol == 0 and self.diff == 0 and self.claim.expect == "equal":
+            return math.inf  # a bitwise equality: any change fails the claim, not just its text
         bound = equal_bound(self.dtype, self.claim.tol)
         if self.claim.expect == "equal" and self.diff <= bound:
             gap = bound - self.diff
@@ -165,13 +167,16 @@ def format_diff(diff: float, dtype, expect: str, tol: float | None = None) -> st
     difference by a rounding step or two, which a bucket at the nearest power of ten turned into
     different text. A difference prints two significant digits. An equality above its tolerance
     (a claim that fails, or a caller's own check with a looser bound) prints the power of ten
-    above it. The unit test of the ledger checks that no claim's measured value sits within a few
+    above it. A claim with ``tol=0`` that holds prints ``max|Δ| = 0 (bitwise equal)``. The unit
+    test of the ledger checks that no claim's measured value sits within a few
     float steps of the edge of what it prints (see :meth:`Result.margin_ulps`).
     """
     dtype = np.dtype(dtype)
     bound = equal_bound(dtype, tol)
     if expect == "differ" or not math.isfinite(diff):
         return f"max|Δ| = {diff:.2g}"
+    if tol == 0 and diff == 0:
+        return "max|Δ| = 0 (bitwise equal)"
     if diff > bound:
         return f"max|Δ| ≤ {_sci(10.0 ** math.ceil(math.log10(diff)))}"
     which = "the claim's tolerance" if tol is not None else f"{dtype.name} tolerance"
@@ -343,62 +348,101 @@ def run_all(chapter: str | None = None) -> list[Result]:
     return [run(c.name) for c in claims(chapter)]
 
 
+_COLUMNS = ["verdict", "max. difference", "claim (layout): statement, *the two sides*"]
+
+
+def _row(r: Result, *, chapter: bool = False, link: bool = False) -> dict:
+    """One table row: the verdict first, then the largest difference, then the claim in full
+    (with *link*, its name links to the claim's block, see :func:`anchor`)."""
+    c = r.claim
+    verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
+    where = f"chapter {c.chapter}, " if chapter else ""
+    name = f"{{ref}}`{c.name} <{anchor(c.name)}>`" if link else f"`{c.name}`"
+    text = f"{name} ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
+    return dict(zip(_COLUMNS, (verdict, r.measured.removeprefix("max|Δ| "), text), strict=True))
+
+
 def table(results: list[Result]) -> str:
-    """A Markdown table of *results*: claim, chapter, layout, the two sides, expected, measured."""
-    rows = []
-    for r in results:
-        c = r.claim
-        rows.append({"claim": f"`{c.name}`", "chapter": c.chapter, "layout": c.layout,
-                     "left": c.left, "right": c.right, "expected": c.expect,
-                     "measured": r.measured, "holds": "yes" if r.holds else "**NO**"})
-    return markdown_table(rows, ["claim", "chapter", "layout", "left", "right", "expected",
-                                 "measured", "holds"])
+    """A Markdown table of *results*: verdict, largest difference, then the claim in full.
+
+    Three columns, the verdict first, so that the table fits the text column; the claim's name,
+    chapter, layout, statement and its two sides share the last cell.
+    """
+    return markdown_table([_row(r, chapter=True) for r in results], _COLUMNS)
 
 
 def chapter_docs(folder) -> dict[str, str]:
-    """Map each chapter number to its document name, from the files in *folder*.
+    """Map each chapter key of the ledger to its document name, in the book's reading order.
 
-    ``chapters/01_axes_and_layouts.ipynb`` gives ``{"01": "01_axes_and_layouts"}``; a chapter
-    still written as ``.md`` counts too.
+    A claim's chapter is the number of a numbered chapter (``chapters/01_axes_and_layouts.ipynb``
+    gives ``{"01": "01_axes_and_layouts"}``) or the name of an unnumbered one
+    (``chapters/training.ipynb`` gives ``{"training": "training"}``; a page of that kind is
+    listed only if it holds claims). The order is the order of
+    the table of contents, ``_toc.yml`` beside *folder*, where there is one; a chapter still
+    written as ``.md`` counts too. The repository root stands for its ``chapters/``, so the
+    ledger page gives the same output with its working directory at either.
     """
     from pathlib import Path
 
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is not a directory")
+    if (folder / "chapters").is_dir() and not any(folder.glob("[0-9]*_*.ipynb")):
+        folder = folder / "chapters"  # a kernel started at the repository root, not chapters/
+    stems = [p.stem for p in sorted(folder.iterdir()) if p.suffix in (".ipynb", ".md")]
+    toc = folder.resolve().parent / "_toc.yml"
+    if toc.is_file():
+        import yaml
+
+        listed = toc_files(yaml.safe_load(toc.read_text(encoding="utf-8")))
+        order = [Path(f).stem for f in listed if Path(f).parent.name == folder.resolve().name]
+        stems = [s for s in order if s in stems] + [s for s in stems if s not in order]
+    keys = {c.chapter for c in claims()}
     docs = {}
-    for path in sorted(folder.iterdir()):
-        number = path.stem.split("_", 1)[0]
-        if path.suffix in (".ipynb", ".md") and number.isdigit() and "_" in path.stem:
-            docs.setdefault(number, path.stem)
+    for stem in stems:
+        number = stem.split("_", 1)[0]
+        key = number if number.isdigit() and "_" in stem else stem
+        if key in keys or key.isdigit():
+            docs.setdefault(key, stem)
     return docs
 
 
-def chapter_tables(results: list[Result], docs: dict[str, str] | None = None) -> str:
+def toc_files(node) -> list[str]:
+    """Every ``file:`` entry of a parsed ``_toc.yml``, in order."""
+    if isinstance(node, dict):
+        out = [node["file"]] if "file" in node else []
+        for value in node.values():
+            if isinstance(value, (list, dict)):
+                out += toc_files(value)
+        return out
+    if isinstance(node, list):
+        return [f for item in node for f in toc_files(item)]
+    return []
+
+
+def chapter_tables(results: list[Result], docs: dict[str, str] | None = None, *,
+                   link: bool = False) -> str:
     """*results* as Markdown, one table per chapter in chapter order, each headed by the chapter.
 
     With *docs* (see :func:`chapter_docs`), the heading links to the chapter with MyST's
     ``{doc}`` role, so the output must be rendered as MyST Markdown (in a notebook cell, metadata
-    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the claim, its layout and statement,
-    its two computations, the expected verdict and the measured one with the largest difference.
+    ``{"mystnb": {"markdown_format": "myst"}}``). Each row: the measured verdict (and, for a claim
+    that fails, the expected one), the largest difference, then the claim's name, layout,
+    statement and its two computations in one cell, so that the table fits the text column.
+    With *link*, each claim's name links to its block (every claim's block must then be shown
+    somewhere in the book: the ledger page shows those no chapter shows, see :func:`shown_in`).
     """
     docs = docs or {}
     by_chapter: dict[str, list[Result]] = {}
     for r in results:
         by_chapter.setdefault(r.claim.chapter, []).append(r)
     parts = []
-    for chapter in sorted(by_chapter):
+    order = [c for c in docs if c in by_chapter] + sorted(c for c in by_chapter if c not in docs)
+    for chapter in order:
         rs = by_chapter[chapter]
         where = f"{{doc}}`{docs[chapter]}`" if chapter in docs else f"chapter {chapter}"
         held = sum(r.holds for r in rs)
         parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
-        rows = []
-        for r in rs:
-            c = r.claim
-            measured = f"{r.verdict}, {r.measured}" + ("" if r.holds else " (**FAILS**)")
-            rows.append({"claim": c.name, "layout: statement": f"{c.layout}: {c.statement}",
-                         "left vs. right": f"{c.left} vs. {c.right}", "expects": c.expect,
-                         "measured": measured})
-        parts.append(markdown_table(rows))
+        parts.append(markdown_table([_row(r, link=link) for r in rs], _COLUMNS))
     return "\n\n".join(parts)

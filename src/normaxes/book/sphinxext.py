@@ -3,17 +3,33 @@
 - MathJax from the book itself: the pages typeset their formulas with MathJax 3; instead of a CDN,
   the MathJax distribution of the pinned ``django-static-mathjax`` package is copied into
   ``_static/mathjax``, so the HTML renders offline and in the browser test exactly as online.
+  A page loads only the components the book needs (see :data:`MATHJAX_LOAD`): TeX input and
+  CHTML output, about 0.66 MB instead of the 1.17 MB of the combined ``tex-mml-chtml.js``.
+- No ``fontawesome.js`` (1.49 MB, every Font Awesome icon as SVG data, see :func:`_no_icon_script`):
+  the theme's stylesheet already draws the same icons from Font Awesome's web fonts.
 - An ``index.html`` that redirects to the front page and names an icon (see :func:`_index_page`).
 - No script tag twice (see :func:`_dedupe_scripts`), and no request for a search index that the
   single-page build does not have (see :func:`_single_page_without_search`).
+- The axis explorer's reference (see :func:`explorer_reference`): the statistics sets of every
+  choice the explorer offers, computed by :func:`normaxes.stat_groups` and written into the page
+  that holds the explorer, so that the browser test can check what the explorer draws.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
 import shutil
 from pathlib import Path
 
-MATHJAX_ENTRY = "mathjax/tex-mml-chtml.js"
+MATHJAX_ENTRY = "mathjax/startup.js"  # the loader: it loads core and the components below
+# TeX input (with its autoload of rarer TeX packages), CHTML output, and the hidden MathML that
+# screen readers read. Not loaded: MathML input (the book writes TeX) and the context menu.
+MATHJAX_LOAD = ["input/tex", "output/chtml", "a11y/assistive-mml"]
+# what those components fetch at run time: their files, TeX packages on demand, CHTML's fonts
+MATHJAX_FILES = ["startup.js", "core.js", "input/tex.js", "input/tex", "output/chtml.js",
+                 "output/chtml", "a11y/assistive-mml.js"]
 
 
 def mathjax_dir() -> Path:
@@ -25,7 +41,7 @@ def mathjax_dir() -> Path:
             "MathJax is missing: install the pinned requirements (django-static-mathjax)"
         ) from err
     path = Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
-    if not (path / "tex-mml-chtml.js").is_file():
+    if not (path / "startup.js").is_file():
         raise RuntimeError(f"no MathJax distribution under {path}")
     return path
 
@@ -33,9 +49,47 @@ def mathjax_dir() -> Path:
 def _copy_mathjax(app, exception):
     if exception is not None or app.builder.format != "html":
         return
-    target = Path(app.outdir) / "_static" / "mathjax"
-    if not (target / "tex-mml-chtml.js").is_file():
-        shutil.copytree(mathjax_dir(), target, dirs_exist_ok=True)
+    source, target = mathjax_dir(), Path(app.outdir) / "_static" / "mathjax"
+    for name in MATHJAX_FILES:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name, dirs_exist_ok=True)
+        else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, target / name)
+
+
+def _mathjax_config(app, config):
+    """Load only :data:`MATHJAX_LOAD`, on top of the book's own ``mathjax3_config``."""
+    mj = dict(config.mathjax3_config or {})
+    loader = dict(mj.get("loader", {}))
+    loader["load"] = list(dict.fromkeys(list(loader.get("load", [])) + MATHJAX_LOAD))
+    mj["loader"] = loader
+    config.mathjax3_config = mj
+
+
+_ICON_SCRIPT = re.compile(
+    r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+
+
+def _no_icon_script(app, exception):
+    """Drop pydata-sphinx-theme's ``fontawesome.js`` from every page and from ``_static``.
+
+    The script (1.49 MB) holds every Font Awesome icon as SVG data and swaps each ``<i
+    class="fa-solid fa-bars">`` for an SVG. The theme's stylesheet already holds Font Awesome's
+    CSS and web fonts, which draw the same icons from the same ``<i>`` elements without it.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in out.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        html = page.read_text(encoding="utf-8")
+        new = _ICON_SCRIPT.sub("", html)
+        if new != html:
+            page.write_text(new, encoding="utf-8")
+    for leftover in (out / "_static" / "scripts").glob("fontawesome.js*"):
+        leftover.unlink()
 
 
 _NO_SEARCH = (
@@ -113,12 +167,54 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"][:] = kept
 
 
+EXPLORER = {  # the explorer's layouts (_static/axis-explorer.js): shape, axes, norms, group counts
+    "seq": ("B T F", "B T (G F)", (3, 4, 6)),
+    "img": ("N C H W", "N (G C) H W", (3, 6, 2, 2)),
+}
+EXPLORER_G = (1, 2, 3, 6)
+
+
+def explorer_reference() -> dict[str, list[int]]:
+    """``{"layout|norm|G|over": labels}`` for every choice of the axis explorer.
+
+    *labels* are :func:`normaxes.stat_groups` of that choice, flattened in C order; the keys are
+    the explorer's ``data-state`` attribute (G is 0 for a norm without groups).
+    """
+    from ..core import stat_groups
+    from ..norms import NORMS
+
+    ref = {}
+    for key, (layout, grouped, shape) in EXPLORER.items():
+        names = layout.split()
+        for short, spec in NORMS[layout].items():
+            for G in (EXPLORER_G if spec.group_axis else (0,)):
+                sizes = {"G": G} if G else {}
+                labels = stat_groups(grouped if G else layout, spec.over, shape, **sizes)
+                ref[f"{key}|{short}|{G}|{spec.over}"] = labels.ravel().tolist()
+        for k in range(1, len(names) + 1):  # standardize refuses an empty set
+            for over in itertools.combinations(names, k):
+                labels = stat_groups(layout, " ".join(over), shape)
+                ref[f"{key}|custom|0|{' '.join(over)}"] = labels.ravel().tolist()
+    return ref
+
+
+def _explorer_reference(app, pagename, templatename, context, doctree):
+    body = context.get("body", "")
+    if 'class="axis-explorer"' in body:
+        data = json.dumps(explorer_reference(), separators=(",", ":"))
+        context["body"] = body + (
+            '<script type="application/json" id="axis-explorer-reference">' + data + "</script>")
+
+
 def setup(app):
     app.config.mathjax_path = MATHJAX_ENTRY
+    app.connect("config-inited", _mathjax_config)
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _no_icon_script)
     app.connect("build-finished", _index_page, priority=100)  # before sphinx-external-toc's
     app.connect("build-finished", _single_page_without_search)
     # early: a later handler may return a template name, which ends the event for the rest
     app.connect("html-page-context", _dedupe_scripts, priority=100)
+    app.connect("html-page-context", _explorer_reference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

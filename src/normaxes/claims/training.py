@@ -5,8 +5,8 @@ and Batch Norm across two processes (torch.distributed, gloo on the loopback add
 import numpy as np
 import torch
 
-from ..chapters import training
 from ..book.ledger import claim
+from ..chapters import training
 
 CH = "training"
 

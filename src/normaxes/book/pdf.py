@@ -1,0 +1,101 @@
+"""Print the single-page book to PDF with headless Chromium: ``python -m normaxes.book.pdf``.
+
+``make pdf`` runs it after the single-page build (``_build/singlehtml``): the page is served on a
+loopback port, opened in Debian's ``chromium`` through Playwright, MathJax's startup promise is
+awaited (every equation typeset), every image is loaded, and Chromium prints it with the book's
+print stylesheet (``_static/normaxes.css``: each chapter on a new page, no break inside code,
+outputs, figures, tables or equations where Chromium allows). Nothing is downloaded; no LaTeX.
+The PDF is written to ``_build/pdf/normaxes.pdf`` and copied next to the front page of both HTML
+builds, where the front page links to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+# the page as printed: lazy images loaded now, MathJax finished, the theme's collapsed toggles open
+_PREPARE = """async () => {
+  for (const img of document.querySelectorAll('img[loading]')) img.removeAttribute('loading');
+  for (const d of document.querySelectorAll('details')) d.open = true;
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  await Promise.all([...document.images].map(i => i.complete ? null :
+    new Promise(r => { i.onload = i.onerror = r; })));
+  return document.querySelectorAll('mjx-container').length;
+}"""
+
+_FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#555">'
+           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+
+
+def chromium() -> str:
+    for cand in (os.environ.get("CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
+            return cand
+    raise SystemExit("make pdf: no Chromium on this machine (apt-get install chromium)")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def print_pdf(single: Path, out: Path) -> Path:
+    """Print ``single/intro.html`` (the single-page build) to *out*; return *out*."""
+    from playwright.sync_api import sync_playwright
+
+    if not (single / "intro.html").is_file():
+        raise SystemExit(f"make pdf: no single-page build at {single} (make book-single)")
+    handler = functools.partial(_Quiet, directory=str(single))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1000, "height": 1400},
+                                    color_scheme="light")
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/intro.html",
+                      wait_until="load")
+            page.emulate_media(media="print", color_scheme="light")
+            typeset = page.evaluate(_PREPARE)
+            if page.evaluate("document.querySelectorAll('.math').length") and not typeset:
+                raise SystemExit("make pdf: MathJax typeset nothing")
+            page.pdf(path=str(out), format="A4", print_background=True, outline=True,
+                     tagged=True, margin={"top": "16mm", "bottom": "18mm", "left": "14mm",
+                                          "right": "14mm"},
+                     display_header_footer=True, header_template="<div></div>",
+                     footer_template=_FOOTER)
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--single", type=Path, default=Path("_build/singlehtml"))
+    ap.add_argument("--out", type=Path, default=Path("_build/pdf/normaxes.pdf"))
+    ap.add_argument("--copy-to", type=Path, nargs="*",
+                    default=[Path("_build/html"), Path("_build/singlehtml")],
+                    help="HTML builds that get a copy next to their front page")
+    args = ap.parse_args(argv)
+    pdf = print_pdf(args.single, args.out)
+    for d in args.copy_to:
+        if d.is_dir():
+            shutil.copyfile(pdf, d / pdf.name)
+    print(f"The PDF: {pdf.resolve()} ({pdf.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+"""`make lab`, tested as a reader uses it: JupyterLab from .venv, a chapter run in headless Chromium.
+
+The test starts the JupyterLab server of this .venv on the loopback address (a free port, a
+token), opens a chapter through its web interface, runs all its cells from the Run menu, saves
+it, and checks that every cell ran, that none shows an error or prints to stderr, and that the
+outputs are the ones stored in the repository (compared as nbval compares them). The server
+runs on a copy of the chapter, so the repository is never written; it is always shut down, and
+the test asserts that no process of it and no listening port are left behind.
+
+Needs Debian's `chromium` (as test_book.py). `make test` runs it with the browser test.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import Request, urlopen
+
+import pytest
+from bookcheck import CHROMIUM_ARGS, ROOT, chromium_path
+
+CHAPTER = "chapters/01_axes_and_layouts.ipynb"  # the chapter that carries the install cell
+JUPYTER = Path(sys.executable).parent / "jupyter"
+SKIP_COMPARE = {"image/png", "image/jpeg"}  # as nbval: images are not compared
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _get(url: str, timeout: float = 5.0):
+    with urlopen(Request(url), timeout=timeout) as r:
+        return json.loads(r.read().decode())
+
+
+@contextmanager
+def lab_server(root: Path, home: Path):
+    """JupyterLab of this .venv serving *root*; yields (base URL, token, process)."""
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ,
+               JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+               KERAS_BACKEND="torch", PYTHONHASHSEED="0")
+    env.pop("MPLBACKEND", None)  # tests/conftest.py sets Agg; a reader's kernel draws inline
+    # every cell in the page (no windowing), so the page shows all the outputs it ran
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen(
+        [str(JUPYTER), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.extension_manager=readonly"] + (["--allow-root"] if os.geteuid() == 0 else []),
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, ("JupyterLab exited at start:\n"
+                                         + (home / "server.log").read_text()[-3000:])
+            try:
+                _get(f"{base}api/status?token={token}")
+                break
+            except (URLError, ConnectionError, OSError):
+                assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
+                time.sleep(0.5)
+        yield base, token, proc
+    finally:
+        _shut_down(proc, base, token)
+        log.close()
+
+
+def _tree(pid: int) -> list[int]:
+    """*pid* and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _shut_down(proc, base, token):
+    """Shut the server down through its API (it stops its kernels); kill what remains."""
+    if proc.poll() is None:
+        try:
+            urlopen(Request(f"{base}api/shutdown?token={token}", method="POST"), timeout=10)
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGKILL):  # the session's whole process group
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        time.sleep(1)
+    proc.wait(timeout=10)
+
+
+def _sanitizers():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "tests" / "nbval_sanitize.cfg")
+    return [(re.compile(cfg[s]["regex"]), cfg[s]["replace"]) for s in cfg.sections()]
+
+
+def _outputs(cell, subs) -> list:
+    """A cell's outputs as nbval compares them: streams joined, images and metadata left out."""
+    out = []
+    for o in cell.get("outputs", []):
+        if o["output_type"] == "stream":
+            text = "".join(o["text"])
+            if out and out[-1][0] == o["name"]:
+                out[-1] = (o["name"], out[-1][1] + text)
+            else:
+                out.append((o["name"], text))
+        elif o["output_type"] == "error":
+            out.append(("error", o["ename"]))
+        else:
+            out.append(("data", {k: "".join(v) if isinstance(v, list) else v
+                                 for k, v in o["data"].items() if k not in SKIP_COMPARE}))
+
+    def clean(v):
+        if isinstance(v, str):
+            for rx, rep in subs:
+                v = rx.sub(rep, v)
+            return v
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        return v
+
+    return [(kind, clean(v)) for kind, v in out]
+
+
+def _kernel_idle(page) -> bool:
+    return page.evaluate("() => [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator')]"
+                         ".some(e => e.getAttribute('data-status') === 'idle')")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    path = chromium_path()
+    if path is None:
+        pytest.fail("no Chromium on this machine: install Debian's package (apt-get install "
+                    "chromium) to run the JupyterLab test")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_kernel_of_the_notebooks_is_this_venv(tmp_path):
+    """The kernel the notebooks name (python3) is this .venv's Python, as `make lab` serves it."""
+    nb = json.loads((ROOT / CHAPTER).read_text())
+    name = nb["metadata"]["kernelspec"]["name"]
+    (tmp_path / "root").mkdir()
+    with lab_server(tmp_path / "root", tmp_path) as (base, token, _):
+        specs = _get(f"{base}api/kernelspecs?token={token}")
+    assert name in specs["kernelspecs"], sorted(specs["kernelspecs"])
+    argv0 = specs["kernelspecs"][name]["spec"]["argv"][0]
+    assert Path(argv0).resolve() == Path(sys.executable).resolve() or argv0 in (
+        "python", "python3", "{python}"), f"kernel {name} runs {argv0}, not {sys.executable}"
+
+
+def test_a_chapter_runs_in_jupyterlab(chromium, tmp_path):
+    root = tmp_path / "root"
+    (root / "chapters").mkdir(parents=True)
+    shutil.copy(ROOT / CHAPTER, root / CHAPTER)
+    stored = json.loads((ROOT / CHAPTER).read_text())
+    leftovers = []
+    with lab_server(root, tmp_path) as (base, token, proc):
+        page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}lab/tree/{CHAPTER}?token={token}", wait_until="load")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+        # the kernel has started (the server lists it) and the page shows it idle
+        deadline = time.monotonic() + 120
+        while not (_get(f"{base}api/kernels?token={token}") and _kernel_idle(page)):
+            assert time.monotonic() < deadline, "the kernel did not start within 120 s"
+            time.sleep(0.5)
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        n_code = sum(c["cell_type"] == "code" for c in stored["cells"])
+        # every code cell shows an execution count ([n]:, not [ ]: or [*]:) and the kernel is idle
+        deadline = time.monotonic() + 300
+        while True:
+            prompts = page.evaluate("() => [...document.querySelectorAll("
+                                    "'.jp-CodeCell .jp-InputArea-prompt')].map(p => p.innerText)")
+            if (len(prompts) == n_code and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)
+                    and _kernel_idle(page)):
+                break
+            if time.monotonic() > deadline:
+                page.screenshot(path=str(tmp_path / "timeout.png"))
+                pytest.fail(f"the cells did not all run within 300 s: prompts {prompts}")
+            time.sleep(1)
+        shown = page.evaluate(
+            "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+            ".filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr')"
+            ".map(o => o.innerText.slice(0, 300))")
+        assert not shown, f"cells show errors or stderr in JupyterLab: {shown}"
+        before = (root / CHAPTER).stat().st_mtime_ns
+        page.locator(".jp-NotebookPanel .jp-Notebook").first.click()
+        page.keyboard.press("Control+s")
+        deadline = time.monotonic() + 30
+        while (root / CHAPTER).stat().st_mtime_ns == before:
+            assert time.monotonic() < deadline, "the notebook was not saved"
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert not errors, f"JupyterLab page errors: {errors}"
+        leftovers = _tree(proc.pid)
+        assert len(leftovers) >= 2, "no kernel process under the server"
+        port = int(base.rsplit(":", 1)[1].strip("/"))
+    # shut down: no process of the server (or its kernel) and no open port remain
+    time.sleep(0.5)
+    alive = [p for p in leftovers if _alive(p)]
+    assert not alive, f"processes left behind: {alive}"
+    assert not _port_open(port), f"port {port} still open"
+
+    ran = json.loads((root / CHAPTER).read_text())
+    subs = _sanitizers()
+    code = [c for c in ran["cells"] if c["cell_type"] == "code"]
+    ref = [c for c in stored["cells"] if c["cell_type"] == "code"]
+    assert len(code) == len(ref)
+    for k, (cell, want) in enumerate(zip(code, ref, strict=True), start=1):
+        assert cell.get("execution_count"), f"code cell {k} did not run"
+        kinds = [kind for kind, _ in _outputs(cell, subs)]
+        assert "error" not in kinds and "stderr" not in kinds, f"code cell {k}: {cell['outputs']}"
+        assert _outputs(cell, subs) == _outputs(want, subs), (
+            f"code cell {k}: re-run in JupyterLab, its outputs differ from the stored ones")
+
+
+def test_launch_buttons_and_download_open_the_chapter():
+    """Binder and Colab open the page's own notebook in the repository; the download is it."""
+    from bookcheck import HTML, toc_files
+    from bs4 import BeautifulSoup
+
+    assert (HTML / "index.html").is_file(), "no _build/html: run `make build-strict` first"
+    notebooks = [d for d in toc_files() if (ROOT / f"{d}.ipynb").is_file()]
+    assert notebooks
+    for doc in notebooks:
+        soup = BeautifulSoup((HTML / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+        hrefs = [a["href"] for a in soup.select("a[href]")]
+        binder = [h for h in hrefs if "mybinder.org/v2/gh/" in h]
+        colab = [h for h in hrefs if "colab.research.google.com/github/" in h]
+        assert binder and colab, f"{doc}: no Binder or Colab button"
+        assert binder[0].endswith(f"?urlpath=lab/tree/{doc}.ipynb"), binder[0]
+        assert colab[0].endswith(f"/blob/main/{doc}.ipynb"), colab[0]
+        download = [h for h in hrefs if h.endswith(f"_sources/{doc}.ipynb")]
+        assert download, f"{doc}: no .ipynb download"
+        got = (HTML / f"{doc}.html").parent.joinpath(download[0]).resolve()
+        assert got.read_bytes() == (ROOT / f"{doc}.ipynb").read_bytes(), (
+            f"{doc}: the downloaded notebook is not the repository's")
