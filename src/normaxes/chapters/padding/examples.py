@@ -46,8 +46,8 @@ def _fmt(entries, real):
 def padded_sets(x, mask, layout: str, over: str, **sizes) -> str:
     """The statistics sets of ``standardize(x, layout, over)`` on a padded batch as a Markdown
     table: each set's entries (padded ones in parentheses), and its size m, mean and biased
-    variance as exact fractions, without the mask (padding counted) and with it (real entries
-    only). For the book's tiny integer tensors, so that every number can be checked by hand."""
+    variance (as ``m; mean; variance``) in exact fractions, without the mask (padding counted)
+    and with it (real entries only). For the book's tiny integer tensors, so that every number can be checked by hand."""
     from ...book.tables import markdown_table
 
     values = np.asarray(x)
@@ -59,19 +59,21 @@ def padded_sets(x, mask, layout: str, over: str, **sizes) -> str:
         entries = [Fraction(int(values[i])) for i in where]
         keep = [bool(real[i]) for i in where]
         row = {"set": label + 1, "entries": _fmt(entries, keep)}
-        for tag, chosen in (("no mask", entries),
-                            ("mask", [e for e, k in zip(entries, keep) if k])):
+        for tag, chosen in (("no mask: m; mean; variance", entries),
+                            ("mask: m; mean; variance", [e for e, k in zip(entries, keep) if k])):
             m = len(chosen)
             mu = sum(chosen) / m if m else Fraction(0)
             var = sum((e - mu) ** 2 for e in chosen) / m if m else Fraction(0)
-            row.update({f"m, {tag}": m, f"mean, {tag}": str(mu), f"variance, {tag}": str(var)})
+            row[tag] = f"{m}; {mu}; {var}"
         rows.append(row)
     return markdown_table(rows)
 
 
 def plain_masked(x, mask, dims, eps=1e-5):
-    """Masked standardization over the dimensions *dims*, in plain PyTorch: a weighted mean and
-    variance whose weights are 1 at real entries and 0 at padding; 0 at the padded entries."""
+    """Masked standardization over *dims* in plain PyTorch.
+
+    Mean and variance are weighted: 1 at real entries, 0 at padding. The output is 0 at padding.
+    """
     w = mask.expand_as(x).to(x.dtype)  # 1 at real entries, 0 at padding
     m = w.sum(dim=dims, keepdim=True)  # the number of real entries of each set
     mu = (x * w).sum(dim=dims, keepdim=True) / m
