@@ -154,7 +154,8 @@ def test_mask_on_features_and_full_mask():
     full = np.ones_like(x, dtype=bool)
     np.testing.assert_allclose(standardize(x, "B T F", over="T", mask=full),
                                standardize(x, "B T F", over="T"), atol=1e-12)
-    fmask = np.array([True, True, False, True])  # broadcast along the last axis
+    fmask = np.array([True, True, False, True])[None, None, :]  # x's rank, size 1 where it
+    # broadcasts (a mask of another rank is refused: see test_mask_of_another_rank_is_refused)
     y = standardize(x, "B T F", over="F", mask=fmask)
     assert (y[..., 2] == 0).all()
     np.testing.assert_allclose(y[..., [0, 1, 3]],

@@ -52,7 +52,12 @@ def is_bool_array(m) -> bool:
 
 
 def check_mask(mask, x):
-    """Raise unless *mask* is a boolean array of *x*'s kind that broadcasts to *x*'s shape."""
+    """Raise unless *mask* is a boolean array of *x*'s kind, of *x*'s rank, that broadcasts to
+    *x*'s shape.
+
+    The rank must match: size-1 dimensions are how a mask says "all of this axis". A mask of
+    lower rank would be right-aligned by broadcasting, so a ``[B, T]`` mask on ``[B, T, F]`` data
+    would silently be read as a mask over ``[T, F]`` when ``B == 1`` and ``T == F``."""
     if is_torch(x):
         if not is_torch(mask):
             raise ValueError(
@@ -63,6 +68,20 @@ def check_mask(mask, x):
     if not is_bool_array(mask):
         raise ValueError(f"mask must be boolean (True marks real entries), got dtype {mask.dtype}")
     xs, ms = tuple(x.shape), tuple(mask.shape)
+    if len(ms) != len(xs):
+        k = len(xs) - len(ms)
+        nones = ", ".join(["None"] * k)
+        if k > 0 and ms == xs[:len(ms)]:
+            fix = f"pass mask[..., {nones}] to mark whole trailing axes"
+        elif k > 0 and ms == xs[k:]:
+            fix = f"pass mask[{nones}, ...] to mark the same entries of every leading position"
+        else:
+            fix = "give it size-1 dimensions for the axes it does not mark"
+        raise ValueError(
+            f"mask of shape {ms} has {len(ms)} dimension(s) but x of shape {xs} has {len(xs)}: "
+            f"{fix} (a mask of another rank is refused: broadcasting would right-align it, and "
+            "e.g. a [B, T] mask on [B, T, F] data would be read over [T, F])"
+        )
     try:
         ok = np.broadcast_shapes(ms, xs) == xs
     except ValueError:
@@ -76,6 +95,32 @@ def check_mask(mask, x):
 def sqrt(a):
     """Elementwise square root of an array of either kind."""
     return torch.sqrt(a) if is_torch(a) else np.sqrt(a)
+
+
+def acc_dtype(x):
+    """The dtype in which statistics of *x* (an array, or a dtype) are accumulated: float32 for
+    float16 and bfloat16 (PyTorch's "opmath" type on CPU), else x's own dtype."""
+    dt = getattr(x, "dtype", x)
+    if torch is not None and isinstance(dt, torch.dtype):
+        return torch.float32 if dt in (torch.float16, torch.bfloat16) else dt
+    dt = np.dtype(dt)
+    return np.dtype(np.float32) if dt == np.float16 else dt
+
+
+def to_dtype(a, dtype):
+    """*a* in *dtype* (no copy when it already has it)."""
+    if is_torch(a):
+        return a if a.dtype == dtype else a.to(dtype)
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
+def scalar(v, dtype):
+    """The number *v* as a scalar that keeps an array of *dtype* in *dtype*: a Python float for
+    torch, a NumPy scalar of *dtype* for NumPy (so ``np.float64(1e-5)`` does not promote a float32
+    array to float64, and ``1e-8`` survives as a float32 number)."""
+    if torch is not None and isinstance(dtype, torch.dtype):
+        return float(v)
+    return np.dtype(dtype).type(v)
 
 
 def where_zero(m, a):
@@ -115,14 +160,16 @@ def is_integer(v) -> bool:
 
 
 def is_number(v) -> bool:
-    """True for a Python int or float (not a bool)."""
-    return not isinstance(v, bool) and isinstance(v, (int, float))
+    """True for a Python or NumPy real number (``1e-5``, ``np.float64(1e-5)``,
+    ``np.finfo(np.float32).eps``), not a bool."""
+    return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.integer,
+                                                                  np.floating))
 
 
 def check_nonnegative(name: str, v):
-    """Raise unless *v* is a number >= 0 (an ``eps`` or a tolerance)."""
-    if not is_number(v) or v < 0:
-        raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+    """Raise unless *v* is a finite number >= 0 (an ``eps`` or a tolerance)."""
+    if not is_number(v) or not (0 <= v < float("inf")):
+        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
 
 
 def check_positive_int(name: str, v):

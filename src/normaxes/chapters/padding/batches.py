@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..._arrays import check_nonnegative, check_positive_int, is_array, is_number, is_torch
-from ...core import moments
+from ..._arrays import (acc_dtype, check_nonnegative, check_positive_int, is_array, is_number,
+                        is_torch)
+from ...core import _moments
 from ...data import length_mask, sequence
-from ...running import running_update
+from ...running import update_from_moments
 
 __all__ = ["pad_sequences", "pad_images", "real_frames", "padded_batches", "MaskedBatchNorm1d"]
 
@@ -160,7 +161,9 @@ class MaskedBatchNorm1d(torch.nn.Module):
     ``running_mean`` and ``running_var`` are updated as ``torch.nn.BatchNorm1d`` does:
     ``new = (1 - momentum) * old + momentum * batch``, with the **unbiased** variance of the real
     frames. In eval mode the running statistics normalize every frame. Padded frames come out
-    as 0 in both modes; their content never matters.
+    as 0 in both modes; their content never matters, NaN and inf included, in the output and in
+    every gradient. A float16 or bfloat16 input is normalized in float32 and returned in its own
+    dtype, as ``nn.BatchNorm1d`` does on CPU.
 
     The parameters and buffers have the names and shapes of ``nn.BatchNorm1d(num_features)``
     (``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tracked``), so state
@@ -173,33 +176,47 @@ class MaskedBatchNorm1d(torch.nn.Module):
     eps
         Added to the variance before the square root.
     momentum
-        Weight of the new batch statistics in the running averages (PyTorch's convention).
+        Weight of the new batch statistics in the running averages (PyTorch's convention), or
+        ``None`` for PyTorch's cumulative average (weight ``1 / num_batches_tracked``).
     affine
         Learn a scale ``weight`` and a shift ``bias`` per feature.
+    track_running_stats
+        Keep running statistics (``False``: batch statistics in eval mode too, no buffers).
+    bias
+        With *affine*, learn the shift ``bias`` too (PyTorch's ``bias=False``: a scale only).
+
+    Edge cases: an empty batch (``B = 0`` or ``T = 0``) gives an empty output and leaves the
+    running statistics unchanged, as ``nn.BatchNorm1d`` does (``num_batches_tracked`` still counts
+    it, as PyTorch's does). In training, a non-empty batch with fewer than 2 real frames raises
+    ``ValueError``: one frame as PyTorch does ("Expected more than 1 value per channel when
+    training"); none (an all-False mask), although PyTorch would treat the packed frames as an
+    empty batch, because a training batch of padding only is almost surely a bug in the data
+    pipeline, and the padding chapter shows that error.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
-                 affine: bool = True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, *, bias: bool = True):
         super().__init__()
         check_positive_int("num_features", num_features)
         num_features = int(num_features)
         check_nonnegative("eps", eps)
-        if not is_number(momentum) or not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
+        if momentum is not None and (not is_number(momentum) or not 0.0 <= momentum <= 1.0):
+            raise ValueError(f"momentum must be a number in [0, 1] or None, got {momentum!r}")
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
-        if affine:
-            self.weight = torch.nn.Parameter(torch.ones(num_features))
-            self.bias = torch.nn.Parameter(torch.zeros(num_features))
+        self.track_running_stats = track_running_stats
+        self.weight = torch.nn.Parameter(torch.ones(num_features)) if affine else None
+        self.bias = torch.nn.Parameter(torch.zeros(num_features)) if affine and bias else None
+        if track_running_stats:
+            self.register_buffer("running_mean", torch.zeros(num_features))
+            self.register_buffer("running_var", torch.ones(num_features))
+            self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
         else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+            self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def extra_repr(self) -> str:
+        off = "" if self.track_running_stats else ", track_running_stats=False"
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}")
+                f"affine={self.affine}{off}")
 
     def forward(self, x: torch.Tensor, mask=None) -> torch.Tensor:
         """Normalize *x* ``[B, T, F]``; *mask* ``[B, T]`` or ``[B, T, 1]`` is True at real frames
@@ -211,22 +228,41 @@ class MaskedBatchNorm1d(torch.nn.Module):
             raise ValueError(f"x has F={x.shape[-1]} features in its last dimension, but the "
                              f"layer was built for num_features={self.num_features}")
         m = _frame_mask(mask, x)
-        if self.training:
+        acc = acc_dtype(x)  # float16 and bfloat16 are normalized in float32, as PyTorch does
+        zero = torch.zeros((), dtype=acc, device=x.device)
+        batch_stats = self.training or not self.track_running_stats
+        if batch_stats:
             n = int(m.sum())
-            if n < 2:
+            if n < 2 and self.training and x.numel() > 0:
                 raise ValueError(f"training needs at least 2 real frames in the batch to take a "
                                  f"variance, the mask marks {n}")
-            mean, var, _ = moments(x, "B T F", "B T", mask=m)  # [1, 1, F] each, real frames only
-            with torch.no_grad():
-                new_mean, new_var = running_update(
-                    self.running_mean, self.running_var, x.detach(), "B T F", "B T",
-                    momentum=self.momentum, convention="torch", mask=m)
-                self.running_mean.copy_(new_mean)
-                self.running_var.copy_(new_var)
-                self.num_batches_tracked += 1
+            # one pass over the real frames gives both the normalization and the running update;
+            # d is x - mean with 0 at padded frames, in the accumulation dtype
+            d, _, mean, var, count = _moments(x, "B T F", "B T", mask=m)  # [1, 1, F] each
+            if self.training and self.track_running_stats:
+                with torch.no_grad():
+                    self.num_batches_tracked += 1
+                    if n > 0:
+                        new_mean, new_var = update_from_moments(
+                            self.running_mean, self.running_var, mean.detach(), var.detach(),
+                            count, momentum=self.momentum, convention="torch",
+                            num_batches_tracked=int(self.num_batches_tracked))
+                        self.running_mean.copy_(new_mean)
+                        self.running_var.copy_(new_var)
         else:
-            mean, var = self.running_mean, self.running_var
-        y = (x - mean) / torch.sqrt(var + self.eps)
-        if self.affine:
-            y = y * self.weight + self.bias
-        return torch.where(m, y, torch.zeros((), dtype=y.dtype, device=y.device))
+            mean, var = self.running_mean.to(acc), self.running_var.to(acc)
+            d = torch.where(m, torch.where(m, x.to(acc), zero) - mean, zero)
+        # padded entries are 0 before anything multiplies them: NaN or inf in the padding reach
+        # neither the output nor a gradient (of x, weight or bias)
+        denom = var + float(self.eps)
+        if batch_stats:  # a feature without real frames: 0, not 0/0, even with eps=0
+            denom = torch.where(count > 0, denom, torch.ones((), dtype=acc, device=x.device))
+        if d.requires_grad and torch.is_grad_enabled():
+            y = d / torch.sqrt(denom)
+        else:  # d is a fresh array that autograd does not need: divide it in place
+            y = d.div_(torch.sqrt(denom))
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = torch.where(m, y + self.bias, zero)
+        return y.to(x.dtype)

@@ -9,7 +9,8 @@ from math import prod
 
 import numpy as np
 
-from ..._arrays import check_array, check_nonnegative, is_torch, torch
+from ..._arrays import (acc_dtype, check_array, check_nonnegative, copy, is_torch, scalar,
+                        to_dtype, torch)
 from ...core import resolve
 
 __all__ = ["ACCUMULATE", "cumulative_standardize", "prefix_mask"]
@@ -55,9 +56,11 @@ def cumulative_standardize(x, layout: str, over, along, *, eps: float = 1e-5,
     along
         The axis name (or adjacent names) the statistics accumulate along; they must be in *over*.
     eps
-        Added to the variance before the square root.
+        A finite number >= 0, added to the variance before the square root, in the dtype of the
+        sums.
     accumulate
-        ``"naive"``: the sums in x's dtype, as the reference implementations do. ``"shifted"``:
+        ``"naive"``: the sums in x's dtype, as the reference implementations do (float16 and
+        bfloat16 in float32, as PyTorch accumulates them; the result is rounded to x's dtype). ``"shifted"``:
         the same after subtracting the mean of the first step of each statistics set (the variance
         does not change under a shift; the cancellation in :math:`\overline{x^2} - \bar x^2` does).
         ``"float64"``: the sums and the normalization in float64, the result cast back.
@@ -66,6 +69,8 @@ def cumulative_standardize(x, layout: str, over, along, *, eps: float = 1e-5,
     ------
     ValueError
         With a message that names the axis, size or argument at fault.
+
+    An empty *x* (e.g. ``T = 0``) gives an empty result of its shape and dtype.
     """
     check_array(x)
     if accumulate not in ACCUMULATE:
@@ -81,9 +86,13 @@ def cumulative_standardize(x, layout: str, over, along, *, eps: float = 1e-5,
     rest = tuple(a if a < a0 else a - k + 1 for a in over_axes if a not in axes)
     m = prod(full[a] for a in over_axes if a not in axes)  # entries per step and statistics set
     tt = is_torch(x)
+    if prod(x.shape) == 0:  # nothing to normalize (e.g. T = 0): an empty result, as PyTorch's norms
+        return copy(x)
     xe = x.reshape(merged)
-    if accumulate == "float64":
-        xe = xe.to(torch.float64) if tt else xe.astype(np.float64)
+    # float16 and bfloat16 accumulate in float32 (PyTorch's opmath type), float64 on request
+    xe = to_dtype(xe, (torch.float64 if tt else np.dtype(np.float64)) if accumulate == "float64"
+                  else acc_dtype(x))
+    eps = scalar(eps, xe.dtype)
 
     def total(v):
         if not rest:
