@@ -209,7 +209,6 @@ def test_shown_in_finds_show_calls_and_refuses_a_claim_shown_twice(tmp_path):
 # Claims whose printed code does not yet run as printed (a private helper, or a `return` before
 # the end). Issue 12 empties this list chapter by chapter; a claim may leave it, never join it.
 NOT_YET_RUNNABLE = {
-    "gn1-weight-into-ln-img", "ln-weight-over-hw-is-not-gn1", "gn1-per-frame-equals-ln-seq",
     "keras-bn-default-img", "keras-ln-default-img-per-pixel", "keras-ln-axis-123-is-image-ln",
     "keras-gn-minus1-is-in-img", "ln-torch-vs-keras-eps",
 }

@@ -30,7 +30,8 @@ from ._arrays import (
     where_zero,
 )
 
-__all__ = ["Spec", "parse_layout", "resolve", "standardize", "moments", "stat_groups",
+__all__ = ["Spec", "parse_layout", "resolve", "standardize", "moments", "centered_moments",
+           "stat_groups",
            "shared_with"]
 
 # The layout language is einops' (names, parenthesised groups), but the parser is our own, on
@@ -256,7 +257,7 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
 
         standardize(x, "B T F", over="F", center=False)
     """
-    d, m, _, var, count = _moments(x, layout, over, eps=eps, mask=mask, sizes=sizes,
+    d, m, _, var, count = centered_moments(x, layout, over, eps=eps, mask=mask, sizes=sizes,
                                    center=center)
     e = scalar(eps, d.dtype)
     if m is None:
@@ -282,7 +283,7 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
     return to_dtype(y, x.dtype).reshape(x.shape)
 
 
-def _moments(x, layout, over, *, eps=0.0, mask=None, sizes=None, center=True):
+def centered_moments(x, layout, over, *, eps=0.0, mask=None, sizes=None, center=True):
     """(d, the mask or None, mean, variance, count) in the expanded layout, in the accumulation
     dtype: d is ``x - mean`` (``x`` with ``center=False``, and then *var* is the mean of squares,
     about 0), with 0 at masked entries (so no NaN or inf of the padding reaches a sum or a
@@ -346,7 +347,7 @@ def moments(x, layout: str, over, *, mask=None, **sizes):
     x's dtype; for float16 and bfloat16 they are computed in float32 and rounded once, and a
     count array is float32 (float16 cannot count past 2048).
     """
-    _, _, mean, var, count = _moments(x, layout, over, mask=mask, sizes=sizes)
+    _, _, mean, var, count = centered_moments(x, layout, over, mask=mask, sizes=sizes)
     return to_dtype(mean, x.dtype), to_dtype(var, x.dtype), count
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import acc_dtype, check_positive_int, is_number, is_torch, to_dtype, torch
-from .core import _moments
+from .core import centered_moments
 
 __all__ = ["running_update", "update_from_moments", "CONVENTIONS"]
 
@@ -114,6 +114,7 @@ def running_update(running_mean, running_var, x, layout: str, over, *, momentum,
       unbiased variance is undefined. The Keras convention stores the biased variance, 0 there.
     """
     _weight(momentum, convention, num_batches_tracked)  # check the arguments before the work
-    _, _, mean, var, count = _moments(x, layout, over, mask=mask, sizes=sizes)  # float32 for half
+    # in float32 for half and bfloat16 input
+    _, _, mean, var, count = centered_moments(x, layout, over, mask=mask, sizes=sizes)
     return update_from_moments(running_mean, running_var, mean, var, count, momentum=momentum,
                                convention=convention, num_batches_tracked=num_batches_tracked)

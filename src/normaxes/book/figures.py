@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import parse_layout, resolve, shared_with
+from ..core import parse_layout, resolve, shared_with, stat_groups
 from ..norms import NORMS
 
 __all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED",
-           "png", "min_text_pt", "COLUMN_PX", "DENSITY", "TEXT_PT", "MIN_TEXT_PX", "PANEL_IN"]
+           "png", "min_text_pt", "COLUMN_PX", "DENSITY", "TEXT_PT", "MIN_TEXT_PX", "PANEL_IN",
+           "cubes_digest"]
 
 SHADE = "#3b75af"
 """Colour of the positions that share one statistic."""
@@ -266,3 +267,34 @@ def _register_png_formatter() -> None:
 
 
 _register_png_formatter()
+
+
+def cubes_digest(panels: list[dict]) -> str:
+    """What the cubes of *panels* show, as text, one line per panel: the number of statistics
+    sets and their size m (from :func:`~normaxes.stat_groups`), and the shaded cells (the set of
+    the first entry, from :func:`~normaxes.book.figures.cube_view`, the function the figure
+    draws): the batch rows and channel columns it touches and how many flattened positions.
+    Printed beside the figure, so that nbval compares what the picture shows."""
+    lines = []
+    for p in panels:
+        sizes = {k: v for k, v in p.items() if k not in (
+            "layout", "over", "shape", "batch", "channel", "title", "index", "mask")}
+        counts = np.bincount(stat_groups(p["layout"], p["over"], p["shape"], **sizes).ravel())
+        shared, _ = cube_view(p["layout"], p["over"], p["shape"], batch=p["batch"],
+                              channel=p["channel"], **sizes)
+        rows = _span(np.flatnonzero(shared.any(axis=(1, 2))))
+        cols = _span(np.flatnonzero(shared.any(axis=(0, 2))))
+        size = "" if (counts == counts[0]).all() else " (unequal)"
+        groups = " ".join(f"{k}={v}" for k, v in sizes.items())
+        lines.append(f"{p['layout']:<12}{groups:<5}over {p['over']}: {len(counts)} sets of "
+                     f"{counts[0]}{size}, shaded {p['batch']} {rows}, {p['channel']} {cols}, "
+                     f"{int(shared.any(axis=(0, 1)).sum())} of {shared.shape[2]} positions")
+    return "\n".join(lines)
+
+
+def _span(indices) -> str:
+    """Indices as short text: ``0-7`` for a contiguous run, else ``0,2,5``."""
+    idx = [int(i) for i in indices]
+    if len(idx) > 1 and idx == list(range(idx[0], idx[-1] + 1)):
+        return f"{idx[0]}-{idx[-1]}"
+    return ",".join(str(i) for i in idx)

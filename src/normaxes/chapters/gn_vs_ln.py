@@ -19,7 +19,8 @@ from .._arrays import is_integer
 from ..core import resolve
 from ..interop import on_channels_first, to_numpy
 
-__all__ = ["gn1_ln_gap", "frame_level_spread_db", "GapPoint", "gap_curve", "fit_per_channel"]
+__all__ = ["gn1_ln_gap", "frame_level_spread_db", "GapPoint", "gap_curve", "fit_per_channel",
+           "SUMMARY_INPUTS", "summary_rows"]
 
 
 def _sequence(x, what: str = "x") -> np.ndarray:
@@ -123,3 +124,56 @@ def fit_per_channel(x_hat, target, layout: str = "N C H W", along: str = "C"):
     weight = ((xh - mx) * (tg - mt)).mean(axis=axes, keepdims=True) / var
     bias = mt - weight * mx
     return weight.reshape(-1), bias.reshape(-1)
+
+
+def _last(img) -> np.ndarray:
+    """An image batch [N, C, H, W] as channels last [N, H, W, C]."""
+    return np.ascontiguousarray(np.asarray(img).transpose(0, 2, 3, 1))
+
+
+SUMMARY_INPUTS = {  # each input of the chapter's claims, rebuilt, in the layout of their outputs
+    "tiny": (data.tiny_sequence, "B T F"),
+    "img": (lambda: data.images(N=4, C=6, H=5, W=5, seed=7), "N C H W"),
+    "seq": (lambda: data.sequence(B=4, T=50, F=8, seed=7), "B T F"),
+    "still": (lambda: data.sequence(B=4, T=50, F=8, spread_db=0, seed=7), "B T F"),
+    "last": (lambda: _last(data.images(N=4, C=6, H=5, W=5, seed=7)), "N H W C"),
+    "last6": (lambda: _last(data.images(N=4, C=6, H=5, W=5, seed=6)), "N H W C"),
+}
+"""The inputs that :func:`summary_rows` reads each claim's two sides on, by key."""
+
+
+def _side(y, x, layout: str) -> str:
+    """The axes one side reduces over, found on its output, and its statistics sets."""
+    from ..core import stat_groups
+    from .frameworks import find_over
+
+    over = find_over(y, x, layout, eps=1e-5)  # every claim read here uses eps = 1e-5
+    if over is None:  # a learned scale and shift: no standardize reproduces it
+        return "affine"
+    counts = np.bincount(stat_groups(layout, over, x.shape).ravel())
+    return f"{over} ({len(counts)}×{counts[0]})"
+
+
+def summary_rows(summary) -> list[dict]:
+    """The rows of chapter 5's summary: for each ``(case, claim name, input key)`` of *summary*,
+    the axes each side of the claim reduces over, found on the claim's own outputs by
+    :func:`~normaxes.chapters.frameworks.find_over` on the input :data:`SUMMARY_INPUTS` names (a
+    side with a learned scale and shift reads as "affine"), the statistics sets as
+    ``sets × size``, and the claim's measured verdict, run now."""
+    from ..book import ledger
+
+    claims = {c.name: c for c in ledger.claims()}
+    rows = []
+    for case, name, key in summary:
+        if key not in SUMMARY_INPUTS:
+            raise ValueError(f"input key {key!r} is not one of {list(SUMMARY_INPUTS)}")
+        make, layout = SUMMARY_INPUTS[key]
+        x = make()
+        r = ledger.check(name)
+        left, right = claims[name].compute()
+        sides = (_side(left, x, layout), _side(right, x, layout))
+        rows.append({"case": case, "claim": f"{{ref}}`{name} <{ledger.anchor(name)}>`",
+                     "read in": f"`{layout}`",
+                     "reduces over (sets × size): left ↔ right": " ↔ ".join(sides),
+                     "measured": f"**{r.verdict}**, {r.measured}", "sides": sides})
+    return rows

@@ -12,6 +12,32 @@ from ..chapters.gn_vs_ln import fit_per_channel
 CH = "05"
 
 
+# ---- the worked example: the tiny sequence, by hand -----------------------------------------
+
+@claim("gn1-tiny-by-hand", chapter=CH, layout="[B,T,F]",
+       statement="On the tiny sequence (eps = 0), Group Norm with G = 1 maps an entry x of the "
+                 "first sequence to (x - 11/3)/sqrt(32/9) = (3x - 11)/sqrt(32), and of the second "
+                 "to (3x - 10)/sqrt(89): the sequence's mean and variance, worked out by hand.",
+       left='standardize(x, "B T F", over="T F", eps=0)',
+       right="(3x - 11)/sqrt(32); (3x - 10)/sqrt(89)")
+def _():
+    x = data.tiny_sequence()  # [[[1, 3], [2, 6], [6, 4]], [[4, 0], [5, 9], [0, 2]]]
+    by_hand = np.stack([(3 * x[0] - 11) / np.sqrt(32), (3 * x[1] - 10) / np.sqrt(89)])
+    return standardize(x, "B T F", over="T F", eps=0), by_hand
+
+
+@claim("gn1-differs-ln-tiny", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=0.5,
+       statement="On the tiny sequence, Group Norm with G = 1 is not per-frame Layer Norm: LN "
+                 "gives every frame (-1, 1) or (1, -1); GN(1) gives the frame (5, 9) of the "
+                 "second sequence 5/sqrt(89) and 17/sqrt(89), 1 + 5/sqrt(89) = 1.53 away "
+                 "from LN's -1.",
+       left="F.group_norm on [B,F,T], 1 group, eps=0", right="F.layer_norm(x, (F,)), eps=0")
+def _():
+    x = torch.from_numpy(data.tiny_sequence())  # [B, T, F] = [2, 3, 2]
+    gn = on_channels_first(lambda v: F.group_norm(v, 1, eps=0.0), x)  # GN wants [B, F, T]
+    return gn, F.layer_norm(x, x.shape[-1:], eps=0.0)  # LN over F: one frame at a time
+
+
 # ---- Case 1: images [N, C, H, W], Layer Norm over (C, H, W) ---------------------------------
 
 @claim("gn1-equals-ln-img", chapter=CH, layout="[N,C,H,W]",
@@ -63,7 +89,8 @@ def _():
         gn.weight.normal_(), gn.bias.normal_()  # stands in for training
         ln.weight.copy_(gn.weight[:, None, None].expand(6, 5, 5))  # constant over H, W
         ln.bias.copy_(gn.bias[:, None, None].expand(6, 5, 5))
-        return gn(x), ln(x)
+        y_gn, y_ln = gn(x), ln(x)
+    return y_gn, y_ln
 
 
 @claim("gn1-weight-into-ln-img-keras", chapter=CH, layout="[N,C,H,W]",
@@ -100,7 +127,8 @@ def _():
         # both normalize alike: GN's only freedom is one scale and shift per channel
         w, b = fit_per_channel(F.group_norm(x, 1), target)
         gn.weight.copy_(torch.from_numpy(w)), gn.bias.copy_(torch.from_numpy(b))
-        return gn(x), target
+        y_gn = gn(x)
+    return y_gn, target
 
 
 # ---- Case 1 on sequences: Layer Norm over (T, F) ---------------------------------------------
@@ -190,7 +218,8 @@ def _():
         gn.weight.normal_(), gn.bias.normal_()
         ln.weight.copy_(gn.weight), ln.bias.copy_(gn.bias)  # both of shape [F]
         frames = x.reshape(4 * 50, 8, 1, 1)  # [B*T, F, 1, 1]: each frame a 1-pixel image
-        return gn(frames).reshape(4, 50, 8), ln(x)
+        y_gn, y_ln = gn(frames).reshape(4, 50, 8), ln(x)
+    return y_gn, y_ln
 
 
 @claim("gn1-per-frame-equals-ln-seq-keras", chapter=CH, layout="[B,T,F] as [B*T,F,1,1]",

@@ -17,7 +17,7 @@ import torch
 
 from ..._arrays import (acc_dtype, check_nonnegative, check_positive_int, is_array, is_number,
                         is_torch)
-from ...core import _moments
+from ...core import centered_moments
 from ...data import length_mask, sequence
 from ...running import update_from_moments
 
@@ -238,7 +238,7 @@ class MaskedBatchNorm1d(torch.nn.Module):
                                  f"variance, the mask marks {n}")
             # one pass over the real frames gives both the normalization and the running update;
             # d is x - mean with 0 at padded frames, in the accumulation dtype
-            d, _, mean, var, count = _moments(x, "B T F", "B T", mask=m)  # [1, 1, F] each
+            d, _, mean, var, count = centered_moments(x, "B T F", "B T", mask=m)  # [1, 1, F] each
             if self.training and self.track_running_stats:
                 with torch.no_grad():
                     self.num_batches_tracked += 1

@@ -1,0 +1,57 @@
+"""normaxes.chapters.group_norm and the cube digest of normaxes.book.figures: what chapter 4 draws
+and tables, checked against answers written out by hand."""
+
+import pytest
+
+from normaxes import data
+from normaxes.book.figures import cubes_digest
+from normaxes.chapters.group_norm import claim_rows, gn_panels, gn_sweep
+
+
+def test_gn_panels_one_per_group_count():
+    panels = gn_panels("N C H W", (4, 6, 3, 3), [1, 3])
+    assert [p["G"] for p in panels] == [1, 3]
+    assert panels[0]["layout"] == "N (G C) H W" and panels[0]["over"] == "C H W"
+    assert panels[1]["title"] == "G = 3\nover C H W, m = 18"
+
+
+def test_gn_panels_refuses_an_unknown_layout():
+    with pytest.raises(ValueError, match="is not one of the book's layouts"):
+        gn_panels("N H W C", (4, 3, 3, 6), [1])
+
+
+def test_cubes_digest_counts_sets_and_shading_by_hand():
+    # [B, T, F] = [4, 8, 6], G = 2: 4 * 2 sets of 8 * 3 = 24 entries; the first set is
+    # sequence 0, features 0 to 2, every frame
+    lines = cubes_digest(gn_panels("B T F", (4, 8, 6), [2])).splitlines()
+    assert lines == ["B T (G F)   G=2  over T F: 8 sets of 24, shaded B 0, F 0-2, 8 of 8 positions"]
+    # Layer Norm per frame: 4 * 8 sets of 6, the first is frame 0 of sequence 0
+    per_frame = cubes_digest([dict(layout="B T F", over="F", shape=(4, 8, 6), batch="B",
+                                   channel="F")])
+    assert per_frame == "B T F            over F: 32 sets of 6, shaded B 0, F 0-5, 1 of 8 positions"
+
+
+def test_gn_sweep_reaches_instance_norm_at_g_equal_c():
+    dist = gn_sweep(data.sequence(B=2, T=10, F=4), data.images(N=2, C=4, H=3, W=3),
+                    seq_groups=(1, 4), img_groups=(1, 4))
+    assert set(dist) == {("B T F", 1), ("B T F", 4), ("N C H W", 1), ("N C H W", 4)}
+    assert dist["B T F", 4]["IN"] < 1e-5 and dist["N C H W", 4]["IN"] < 1e-5
+    assert dist["N C H W", 1]["LN"] < 1e-5  # one group is the GN paper's Layer Norm on images
+    assert dist["B T F", 1]["LN"] > 0.1  # but not per-frame Layer Norm on a sequence
+
+
+def test_claim_rows_show_each_claims_own_calls():
+    (row,) = claim_rows(["gn-seq-untransposed-differs"])
+    assert row["left"] == "`nn.GroupNorm(2, T) on [B,T,F]`"
+    assert row["right"] == "`nn.GroupNorm(2, F) via on_channels_first`"
+    assert row["claim"] == "{ref}`gn-seq-untransposed-differs <claim-gn-seq-untransposed-differs>`"
+    assert row["measured"].startswith("**differ**")
+
+
+def test_summary_rows_read_the_axes_of_each_side():
+    from normaxes.chapters.gn_vs_ln import summary_rows
+
+    (row,) = summary_rows([("tiny", "gn1-differs-ln-tiny", "tiny")])
+    assert row["sides"] == ("T F (2×6)", "F (6×2)")  # two sequences of 6; six frames of 2
+    with pytest.raises(ValueError, match="input key 'nowhere'"):
+        summary_rows([("x", "gn1-differs-ln-tiny", "nowhere")])
