@@ -241,3 +241,38 @@ def test_encoder_errors(call, words):
         call()
     for w in words:
         assert w in str(err.value), (w, str(err.value))
+
+
+# --- the chapter's worked example and helpers -----------------------------------------------------
+
+def test_padded_sets_of_the_tiny_example_are_the_fractions_worked_by_hand():
+    from normaxes.chapters.padding import padded_sets, tiny_padded
+
+    x, mask = tiny_padded()
+    assert mask[..., 0].tolist() == [[True, True, True], [True, True, False]]
+    rows = padded_sets(x, mask, "B T F", "T").splitlines()[2:]
+    # sequence 2, feature 1: 4, 5 and a padded 0; feature 2: 0, 9 and a padded 0
+    assert rows[2] == "| 3 | 4 5 (0) | 3; 3; 14/3 | 2; 9/2; 1/4 |"
+    assert rows[3] == "| 4 | 0 9 (0) | 3; 3; 18 | 2; 9/2; 81/4 |"
+    gn1 = padded_sets(x, mask, "B T (G F)", "T F", G=1).splitlines()[3]
+    assert gn1 == "| 2 | 4 0 5 9 (0) (0) | 6; 3; 34/3 | 4; 9/2; 41/4 |"
+
+
+def test_plain_masked_equals_standardize_and_is_zero_at_padding():
+    from normaxes.chapters.padding import plain_masked, two_sequences
+
+    x, mask = pad_sequences(list(two_sequences()))
+    for dims, over in (((0, 1), "B T"), ((1,), "T")):
+        y = plain_masked(x, mask, dims)
+        assert torch.allclose(y, standardize(x, "B T F", over=over, mask=mask), atol=1e-12)
+        assert (y[~mask.expand_as(x)] == 0).all()
+
+
+def test_unpack_inverts_real_frames_and_real_pixels():
+    from normaxes.chapters.padding import real_pixels, two_images, two_sequences, unpack
+
+    x, mask = pad_sequences(list(two_sequences()))
+    assert torch.equal(unpack(real_frames(x, mask), mask), x)  # the padding of x is 0
+    imgs, img_mask, small, _ = two_images()
+    assert torch.equal(unpack(real_pixels(imgs, img_mask), img_mask), imgs)
+    assert torch.equal(real_pixels(imgs, img_mask)[:12], small.reshape(6, 12).T)

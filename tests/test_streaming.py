@@ -160,3 +160,13 @@ def test_bad_input_names_the_fault(call, words):
         call()
     for w in words:
         assert w in str(err.value), (w, str(err.value))
+
+
+def test_cumulative_sets_of_the_tiny_sequence_are_the_fractions_worked_by_hand():
+    from normaxes.chapters.streaming import cumulative_sets
+
+    rows = cumulative_sets(data.tiny_sequence(), 0).splitlines()[2:]
+    assert rows == ["| 1 | 1 3 | 2 | 4 | 10 | 2 | 1 |", "| 2 | 2 6 | 4 | 12 | 50 | 3 | 7/2 |",
+                    "| 3 | 6 4 | 6 | 22 | 102 | 11/3 | 32/9 |"]
+    rows = cumulative_sets(data.tiny_sequence(), 1).splitlines()[2:]
+    assert rows[-1] == "| 3 | 0 2 | 6 | 20 | 126 | 10/3 | 89/9 |"

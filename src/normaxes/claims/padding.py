@@ -7,24 +7,56 @@ import torch.nn.functional as F
 from .. import data, load_keras, moments, on_channels_first, standardize, to_numpy
 from ..book.ledger import claim
 from ..chapters.padding import (
-    MaskedBatchNorm1d,
     TinyFeatureEncoder,
+    keras_batch,
     pad_images,
     pad_sequences,
     padded_batches,
     padded_pair,
+    plain_masked,
     real_frames,
+    real_pixels,
+    tiny_padded,
     toy_waveform,
+    train_bn,
+    two_images,
+    two_sequences,
+    unpack,
 )
 from ..running import running_update
 
 CH = "07"
 
 
-def _two_sequences(seed=11):
-    """Sequence a (20 frames) and sequence b (30 frames), F = 8, as float64 tensors [T_b, F]."""
-    s = torch.from_numpy(data.sequence(B=2, T=30, F=8, seed=seed, dtype=np.float64))
-    return s[0, :20], s[1, :30]
+# --- the worked example ---------------------------------------------------------------------------
+
+@claim("padded-tiny-by-hand", chapter=CH, layout="[B,T,F]",
+       statement="On the tiny sequence whose second sequence keeps 2 of its 3 frames, the masked "
+                 "statistics over T of that sequence are those of its two real frames (4, 0) and "
+                 "(5, 9), worked out by hand: means 9/2 and 9/2, variances 1/4 and 81/4.",
+       left='moments(x, "B T F", over="T", mask=mask) of sequence 2',
+       right="the fractions written out by hand")
+def _():
+    x, mask = tiny_padded()  # x[1, 2] = (0, 0) is padding; mask [B, T, 1]
+    mu, var, _ = moments(x, "B T F", over="T", mask=mask)
+    return np.stack([mu[1, 0], var[1, 0]]), np.array([[9 / 2, 9 / 2], [1 / 4, 81 / 4]])
+
+
+@claim("masked-plain-equals-standardize", chapter=CH, layout="[B,T,F]",
+       statement="Masked standardize equals masked statistics written in plain PyTorch (a mean "
+                 "and a variance weighted by the mask, 0 at padding) for Batch, Group (G = 2) and "
+                 "Instance Norm on a padded batch, padded entries included.",
+       left="standardize(..., mask=mask): BN, GN, IN, stacked",
+       right="plain_masked(x, mask, dims): BN, GN, IN, stacked")
+def _():
+    x, mask = pad_sequences(list(two_sequences()))  # [2, 30, 8], mask [2, 30, 1]
+    ours = [standardize(x, "B T F", over="B T", mask=mask),
+            standardize(x, "B T (G F)", over="T F", G=2, mask=mask),
+            standardize(x, "B T F", over="T", mask=mask)]
+    gn = plain_masked(x.reshape(2, 30, 2, 4), mask[..., None], (1, 3))  # G = 2 groups of 4
+    gn = gn.reshape(2, 30, 8)
+    plain = [plain_masked(x, mask, (0, 1)), gn, plain_masked(x, mask, (1,))]
+    return torch.stack(ours), torch.stack(plain)
 
 
 # --- unmasked statistics see the padding ---------------------------------------------------------
@@ -36,7 +68,7 @@ def _two_sequences(seed=11):
        left="F.batch_norm on the padded batch [B,F,T], real frames",
        right="F.batch_norm on the real frames packed [sum T_b, F]")
 def _():
-    a, b = _two_sequences()
+    a, b = two_sequences()
     x, mask = pad_sequences([a, b])  # a is padded with 10 zero frames
     padded = on_channels_first(lambda v: F.batch_norm(v, None, None, training=True), x)
     packed = F.batch_norm(real_frames(x, mask), None, None, training=True)
@@ -48,7 +80,7 @@ def _():
                  "output when it is zero-padded in a batch than when it runs alone.",
        left="F.group_norm on the padded batch, sequence a", right="F.group_norm on a alone")
 def _():
-    a, b = _two_sequences()
+    a, b = two_sequences()
     x, _ = pad_sequences([a, b])
     padded = on_channels_first(lambda v: F.group_norm(v, 2), x)[0, :20]
     alone = on_channels_first(lambda v: F.group_norm(v, 2), a[None])[0]
@@ -60,7 +92,7 @@ def _():
                  "in a batch than when it runs alone.",
        left="F.instance_norm on the padded batch, sequence a", right="F.instance_norm on a alone")
 def _():
-    a, b = _two_sequences()
+    a, b = two_sequences()
     x, _ = pad_sequences([a, b])
     padded = on_channels_first(F.instance_norm, x)[0, :20]
     alone = on_channels_first(F.instance_norm, a[None])[0]
@@ -73,7 +105,7 @@ def _():
        left="moments over T of a (20 frames) zero-padded to 50",
        right="the formula, from the moments of a alone")
 def _():
-    a, _ = _two_sequences()  # 20 frames
+    a, _ = two_sequences()  # 20 frames
     x, _ = pad_sequences([a], 50)  # 30 zero frames appended
     mu_p, var_p, _ = moments(x, "B T F", "T")
     mu, var, _ = moments(a[None], "B T F", "T")
@@ -86,7 +118,7 @@ def _():
                  "or alone: no statistic crosses frames.",
        left="F.layer_norm on the padded batch, sequence a", right="F.layer_norm on a alone")
 def _():
-    a, b = _two_sequences()
+    a, b = two_sequences()
     x, _ = pad_sequences([a, b])
     return F.layer_norm(x, (8,))[0, :20], F.layer_norm(a, (8,))
 
@@ -95,80 +127,79 @@ def _():
 
 @claim("masked-bn-equals-packed-torch", chapter=CH, layout="[B,T,F]",
        statement="Masked Batch Norm (standardize over B and T with the length mask) equals "
-                 "PyTorch's Batch Norm on the real frames packed into [sum T_b, F].",
-       left='standardize over "B T", mask, real frames',
-       right="F.batch_norm on the packed real frames")
+                 "PyTorch's Batch Norm on the real frames packed into [sum T_b, F], and is 0 at "
+                 "the padded frames.",
+       left='standardize over "B T", mask, every frame',
+       right="F.batch_norm on the packed real frames, unpacked (0 at padding)")
 def _():
-    a, b = _two_sequences()
+    a, b = two_sequences()
     x, mask = pad_sequences([a, b])
     ours = standardize(x, "B T F", over="B T", mask=mask)
     packed = F.batch_norm(real_frames(x, mask), None, None, training=True)
-    return real_frames(ours, mask), packed
+    return ours, unpack(packed, mask)
 
 
 @claim("masked-gn-equals-alone-torch", chapter=CH, layout="[B,T,F]",
        statement="Masked Group Norm gives every sequence of a padded batch the output PyTorch's "
-                 "Group Norm gives it alone, unpadded, on [1, F, T_b].",
-       left='standardize "B T (G F)" over "T F", G=2, mask',
-       right="F.group_norm(2) on each sequence alone")
+                 "Group Norm gives it alone, unpadded, on [1, F, T_b], and 0 at its padded "
+                 "frames.",
+       left='standardize "B T (G F)" over "T F", G=2, mask, every frame',
+       right="F.group_norm(2) on each sequence alone, padded with 0")
 def _():
-    a, b = _two_sequences()
+    a, b = two_sequences()
     x, mask = pad_sequences([a, b])
     ours = standardize(x, "B T (G F)", over="T F", G=2, mask=mask)
     alone = [on_channels_first(lambda v: F.group_norm(v, 2), s[None])[0] for s in (a, b)]
-    return real_frames(ours, mask), torch.cat(alone)
+    return ours, pad_sequences(alone)[0]
 
 
 @claim("masked-in-equals-alone-torch", chapter=CH, layout="[B,T,F]",
        statement="Masked Instance Norm gives every sequence of a padded batch the output "
-                 "PyTorch's Instance Norm gives it alone, unpadded, on [1, F, T_b].",
-       left='standardize over "T", mask', right="F.instance_norm on each sequence alone")
+                 "PyTorch's Instance Norm gives it alone, unpadded, on [1, F, T_b], and 0 at its "
+                 "padded frames.",
+       left='standardize over "T", mask, every frame',
+       right="F.instance_norm on each sequence alone, padded with 0")
 def _():
-    a, b = _two_sequences()
+    a, b = two_sequences()
     x, mask = pad_sequences([a, b])
     ours = standardize(x, "B T F", over="T", mask=mask)
     alone = [on_channels_first(F.instance_norm, s[None])[0] for s in (a, b)]
-    return real_frames(ours, mask), torch.cat(alone)
+    return ours, pad_sequences(alone)[0]
 
 
 @claim("masked-ignores-padding", chapter=CH, layout="[B,T,F]",
        statement="With the mask, neither the amount nor the content of the padding changes the "
-                 "output of Batch, Group or Instance Norm at real frames.",
-       left="BN, GN, IN with mask: 10 frames of zero padding",
-       right="the same: 25 frames of padding filled with 100")
+                 "output of Batch, Group or Instance Norm: the same at real frames, 0 at every "
+                 "padded one.",
+       left="BN, GN, IN with mask: 10 frames of zero padding (T = 30), output padded with 0 "
+            "to T = 45",
+       right="the same: 25 frames of padding filled with 100 (T = 45)")
 def _():
-    a, b = _two_sequences()
+    a, b = two_sequences()
     sides = []
     for T, value in ((30, 0.0), (45, 100.0)):
         x, mask = pad_sequences([a, b], T, value=value)
-        sides.append(torch.stack([real_frames(y, mask) for y in (
-            standardize(x, "B T F", over="B T", mask=mask),
-            standardize(x, "B T (G F)", over="T F", G=2, mask=mask),
-            standardize(x, "B T F", over="T", mask=mask))]))
+        y = torch.stack([standardize(x, "B T F", over="B T", mask=mask),
+                         standardize(x, "B T (G F)", over="T F", G=2, mask=mask),
+                         standardize(x, "B T F", over="T", mask=mask)])  # [3, B, T, F]
+        sides.append(F.pad(y, (0, 0, 0, 45 - T)))  # 0 after frame T
     return sides
 
 
 # --- Keras: BatchNormalization takes a mask, GroupNormalization passes it on ---------------------
 
-def _keras_batch():
-    """Sequences a and b in float32 (Keras' default), zero-padded, and the mask [B, T] Keras
-    wants."""
-    a, b = _two_sequences()
-    x, mask = pad_sequences([a.float(), b.float()])
-    return x.numpy(), mask.numpy()
-
-
 @claim("keras-bn-mask-equals-masked", chapter=CH, layout="[B,T,F]",
        statement="Keras' BatchNormalization called with mask= in training takes its statistics "
-                 "over the real frames: it equals masked standardize over B and T.",
-       left="keras BatchNormalization()(x, training=True, mask=mask[..., 0]), real frames",
-       right='standardize over "B T", mask, eps=1e-3')
+                 "over the real frames only, and normalizes every frame with them, the padded "
+                 "ones included (their output is not 0).",
+       left="keras BatchNormalization()(x, training=True, mask=mask[..., 0]), every frame",
+       right="(x - mu) / sqrt(var + 1e-3), mu and var of the real frames (moments with the mask)")
 def _():
-    x, mask = _keras_batch()
+    x, mask = keras_batch()  # float32, zero-padded; mask [B, T, 1]
     bn = load_keras().layers.BatchNormalization()  # epsilon 1e-3
-    y = bn(x, training=True, mask=mask[..., 0])
-    ours = standardize(x, "B T F", over="B T", eps=1e-3, mask=mask)
-    return real_frames(to_numpy(y), mask), real_frames(ours, mask)
+    y = bn(x, training=True, mask=mask[..., 0])  # Keras wants its mask as [B, T]
+    mu, var, _ = moments(x, "B T F", over="B T", mask=mask)  # the real frames only
+    return to_numpy(y), (x - mu) / np.sqrt(var + 1e-3)
 
 
 @claim("keras-bn-moving-stats-masked", chapter=CH, layout="[F]",
@@ -177,7 +208,7 @@ def _():
        left="keras BatchNormalization moving_mean, moving_variance after one masked step",
        right='running_update(..., convention="keras", mask=mask)')
 def _():
-    x, mask = _keras_batch()
+    x, mask = keras_batch()
     bn = load_keras().layers.BatchNormalization()
     bn(x, training=True, mask=mask[..., 0])
     init = np.zeros(8, np.float32), np.ones(8, np.float32)  # Keras' initial moving stats
@@ -188,16 +219,23 @@ def _():
 
 
 @claim("keras-gn-ignores-mask", chapter=CH, layout="[B,T,F]",
-       statement="Keras' GroupNormalization behind a Masking layer passes the mask on but does "
-                 "not use it: it computes the unmasked Group Norm, padding included.",
-       left="keras Model: Masking(0.0) -> GroupNormalization(groups=2)",
-       right='standardize "B T (G F)" over "T F", G=2, eps=1e-3, no mask')
+       statement="Keras' GroupNormalization behind a Masking layer receives the mask and passes "
+                 "it on (a BatchNormalization after it, in the same model, uses it), but does not "
+                 "use it: its own output is the unmasked Group Norm, padding included.",
+       left="keras Model: Masking(0.0) -> GroupNormalization(groups=2) -> BatchNormalization, "
+            "both outputs, training=True",
+       right="standardize over T F, G=2, eps=1e-3, no mask; then Batch Norm with the statistics "
+             "of its real frames")
 def _():
-    x, _ = _keras_batch()
+    x, mask = keras_batch()
     k = load_keras()
     inp = k.Input(x.shape[1:])
-    model = k.Model(inp, k.layers.GroupNormalization(groups=2)(k.layers.Masking(0.0)(inp)))
-    return to_numpy(model(x)), standardize(x, "B T (G F)", over="T F", G=2, eps=1e-3)
+    gn = k.layers.GroupNormalization(groups=2)(k.layers.Masking(0.0)(inp))
+    bn = k.layers.BatchNormalization()(gn)  # uses a mask if one reaches it
+    g, y = (to_numpy(v) for v in k.Model(inp, [gn, bn])(x, training=True))
+    unmasked = standardize(x, "B T (G F)", over="T F", G=2, eps=1e-3)  # padding included
+    mu, var, _ = moments(g, "B T F", over="B T", mask=mask)  # real frames of the GN output
+    return np.stack([g, y]), np.stack([unmasked, (g - mu) / np.sqrt(var + 1e-3)])
 
 
 @claim("keras-masking-reaches-bn", chapter=CH, layout="[B,T,F]",
@@ -206,44 +244,26 @@ def _():
        left="keras Model: Masking(0.0) -> BatchNormalization, training=True, real frames",
        right='standardize over "B T", mask, eps=1e-3')
 def _():
-    x, mask = _keras_batch()
+    x, mask = keras_batch()
     k = load_keras()
     inp = k.Input(x.shape[1:])
     model = k.Model(inp, k.layers.BatchNormalization()(k.layers.Masking(0.0)(inp)))
     y = to_numpy(model(x, training=True))
-    return real_frames(y, mask), real_frames(standardize(x, "B T F", over="B T", eps=1e-3,
-                                                         mask=mask), mask)
+    ours = standardize(x, "B T F", over="B T", eps=1e-3, mask=mask)
+    return real_frames(y, mask), real_frames(ours, mask)
 
 
 # --- Batch Norm in training: masked running statistics -------------------------------------------
 
-def _train(packed: bool):
-    """Three training steps on padded_batches(). packed=True: MaskedBatchNorm1d on the padded
-    batches and nn.BatchNorm1d on the packed real frames; packed=False: nn.BatchNorm1d on the
-    padded batches [B, F, T], as it is usually called. Returns (ours, ref, outputs)."""
-    g = torch.Generator().manual_seed(0)
-    ref = torch.nn.BatchNorm1d(8, dtype=torch.float64)
-    with torch.no_grad():  # a non-trivial affine step, shared by both layers
-        ref.weight.uniform_(0.5, 1.5, generator=g), ref.bias.uniform_(-0.5, 0.5, generator=g)
-    ours = MaskedBatchNorm1d(8).double()
-    ours.load_state_dict(ref.state_dict())
-    outs = []
-    for x, mask in padded_batches():
-        if packed:
-            outs.append((real_frames(ours(x, mask), mask), ref(real_frames(x, mask))))
-        else:
-            ref(x.transpose(1, 2))
-    return ours, ref, outs
-
-
 @claim("masked-bn-train-equals-bn1d", chapter=CH, layout="[B,T,F]",
        statement="MaskedBatchNorm1d in training mode gives the real frames of a padded batch the "
-                 "output of nn.BatchNorm1d on the packed real frames, step after step.",
-       left="MaskedBatchNorm1d(x, mask), real frames, 3 steps",
-       right="nn.BatchNorm1d on the packed real frames, 3 steps")
+                 "output of nn.BatchNorm1d on the packed real frames, step after step, and 0 at "
+                 "the padded frames.",
+       left="MaskedBatchNorm1d(x, mask), every frame, 3 steps",
+       right="nn.BatchNorm1d on the packed real frames, unpacked (0 at padding), 3 steps")
 def _():
-    _, _, outs = _train(packed=True)
-    return torch.cat([o for o, _ in outs]), torch.cat([r for _, r in outs])
+    _, _, outs = train_bn(packed=True)  # per step: (ours, nn.BatchNorm1d unpacked)
+    return torch.cat([o.flatten() for o, _ in outs]), torch.cat([r.flatten() for _, r in outs])
 
 
 @claim("masked-bn-running-equals-bn1d", chapter=CH, layout="[F]",
@@ -252,21 +272,23 @@ def _():
        left="MaskedBatchNorm1d running_mean, running_var",
        right="nn.BatchNorm1d (packed real frames) running_mean, running_var")
 def _():
-    ours, ref, _ = _train(packed=True)
+    ours, ref, _ = train_bn(packed=True)
     return (torch.cat([ours.running_mean, ours.running_var]),
             torch.cat([ref.running_mean, ref.running_var]))
 
 
 @claim("masked-bn-eval-equals-bn1d", chapter=CH, layout="[B,T,F]",
        statement="In eval mode, MaskedBatchNorm1d and nn.BatchNorm1d (trained on the packed real "
-                 "frames) give the real frames the same output.",
-       left="MaskedBatchNorm1d.eval()(x, mask), real frames",
-       right="nn.BatchNorm1d.eval() on the packed real frames")
+                 "frames) give the real frames the same output; MaskedBatchNorm1d gives 0 at the "
+                 "padded frames.",
+       left="MaskedBatchNorm1d.eval()(x, mask), every frame",
+       right="nn.BatchNorm1d.eval() on the packed real frames, unpacked (0 at padding)")
 def _():
-    ours, ref, _ = _train(packed=True)
+    ours, ref, _ = train_bn(packed=True)
     x, mask = padded_batches(1, seed=40)[0]  # new data
     with torch.no_grad():
-        return real_frames(ours.eval()(x, mask), mask), ref.eval()(real_frames(x, mask))
+        y, packed = ours.eval()(x, mask), ref.eval()(real_frames(x, mask))
+    return y, unpack(packed, mask)
 
 
 @claim("bn1d-running-stats-polluted", chapter=CH, layout="[F]", expect="differ",
@@ -275,8 +297,8 @@ def _():
        left="nn.BatchNorm1d on the padded batches [B,F,T]: running_mean, running_var",
        right="nn.BatchNorm1d on the packed real frames: running_mean, running_var")
 def _():
-    _, polluted, _ = _train(packed=False)
-    _, clean, _ = _train(packed=True)
+    _, polluted, _ = train_bn(packed=False)
+    _, clean, _ = train_bn(packed=True)
     return (torch.cat([polluted.running_mean, polluted.running_var]),
             torch.cat([clean.running_mean, clean.running_var]))
 
@@ -287,12 +309,13 @@ def _():
        left="nn.BatchNorm1d trained on the padded batches, eval, on new real frames",
        right="nn.BatchNorm1d trained on the packed real frames, eval, on the same frames")
 def _():
-    _, polluted, _ = _train(packed=False)
-    _, clean, _ = _train(packed=True)
+    _, polluted, _ = train_bn(packed=False)
+    _, clean, _ = train_bn(packed=True)
     x, mask = padded_batches(1, seed=40)[0]  # new data
     frames = real_frames(x, mask)  # [sum T_b, F], no padding at all
     with torch.no_grad():
-        return polluted.eval()(frames), clean.eval()(frames)
+        y_polluted, y_clean = polluted.eval()(frames), clean.eval()(frames)
+    return y_polluted, y_clean
 
 
 # --- wav2vec 2.0's feature encoder in miniature --------------------------------------------------
@@ -319,7 +342,8 @@ def _():
     enc = TinyFeatureEncoder("group", seed=0).double()
     n = enc.output_length(400)  # the frames that read only the 400 real samples
     with torch.no_grad():
-        return enc(batch)[0, :n], enc(alone)[0]
+        padded, by_itself = enc(batch)[0, :n], enc(alone)[0]
+    return padded, by_itself
 
 
 @claim("w2v-layer-mode-ignores-padding", chapter=CH, layout="[B,samples] -> [B,T,C]",
@@ -332,7 +356,8 @@ def _():
     enc = TinyFeatureEncoder("layer", seed=0).double()
     n = enc.output_length(400)
     with torch.no_grad():
-        return enc(batch)[0, :n], enc(alone)[0]
+        padded, by_itself = enc(batch)[0, :n], enc(alone)[0]
+    return padded, by_itself
 
 
 @claim("w2v-edge-frames-see-padding", chapter=CH, layout="[B,samples] -> [B,T,C]",
@@ -348,7 +373,8 @@ def _():
     enc = TinyFeatureEncoder("layer", seed=0).double()
     n = enc.output_length(400)
     with torch.no_grad():
-        return enc(batch)[0, n:], enc(noisy)[0, n:]
+        zeros, noise = enc(batch)[0, n:], enc(noisy)[0, n:]
+    return zeros, noise
 
 
 @claim("w2v-group-mode-masked", chapter=CH, layout="[B,samples] -> [B,T,C]",
@@ -361,19 +387,11 @@ def _():
     enc = TinyFeatureEncoder("group", seed=0).double()
     n = enc.output_length(400)
     with torch.no_grad():
-        return enc(batch, lengths=[400, 640])[0, :n], enc(alone)[0]
+        masked, by_itself = enc(batch, lengths=[400, 640])[0, :n], enc(alone)[0]
+    return masked, by_itself
 
 
 # --- images of different sizes -------------------------------------------------------------------
-
-def _two_images():
-    """Images of 5 x 5 and 3 x 4 pixels, C = 6, padded into [2, 6, 5, 5] with a mask
-    [2, 1, 5, 5]."""
-    big = data.images(N=1, C=6, H=5, W=5, seed=14, dtype=np.float64)[0]
-    small = data.images(N=1, C=6, H=3, W=4, seed=15, dtype=np.float64)[0]
-    x, mask = pad_images([small, big])
-    return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(small)
-
 
 @claim("in-img-padding-changes-output", chapter=CH, layout="[N,C,H,W]", expect="differ",
        statement="Instance Norm (over H and W) gives a small image padded into a batch of larger "
@@ -381,7 +399,7 @@ def _two_images():
        left="F.instance_norm on the padded batch, the small image's pixels",
        right="F.instance_norm on the small image alone")
 def _():
-    x, _, small = _two_images()
+    x, _, small, _ = two_images()  # small: 3 x 4 pixels, padded to 5 x 5
     return F.instance_norm(x)[0, :, :3, :4], F.instance_norm(small[None])[0]
 
 
@@ -390,13 +408,8 @@ def _():
        left="F.group_norm(3) on the padded batch, the small image's pixels",
        right="F.group_norm(3) on the small image alone")
 def _():
-    x, _, small = _two_images()
+    x, _, small, _ = two_images()
     return F.group_norm(x, 3)[0, :, :3, :4], F.group_norm(small[None], 3)[0]
-
-
-def _pixels(x, mask):
-    """The real pixels of a padded batch [N, C, H, W], packed into [pixels, C]."""
-    return x.permute(0, 2, 3, 1)[mask[:, 0]]
 
 
 @claim("bn-img-padding-changes-output", chapter=CH, layout="[N,C,H,W]", expect="differ",
@@ -405,40 +418,44 @@ def _pixels(x, mask):
        left="F.batch_norm on the padded batch, the real pixels",
        right="F.batch_norm on the real pixels packed into [pixels, C]")
 def _():
-    x, mask, _ = _two_images()
+    x, mask, _, _ = two_images()
     padded = F.batch_norm(x, None, None, training=True)
-    packed = F.batch_norm(_pixels(x, mask), None, None, training=True)
-    return _pixels(padded, mask), packed
+    packed = F.batch_norm(real_pixels(x, mask), None, None, training=True)
+    return real_pixels(padded, mask), packed
 
 
 @claim("masked-bn-img-equals-packed-torch", chapter=CH, layout="[N,C,H,W]",
        statement="Masked Batch Norm, with a mask [N, 1, H, W], equals PyTorch's Batch Norm on "
-                 "the real pixels packed into [pixels, C].",
-       left='standardize over "N H W", mask',
-       right="F.batch_norm on the real pixels packed")
+                 "the real pixels packed into [pixels, C], and is 0 at the padded pixels.",
+       left='standardize over "N H W", mask, every pixel',
+       right="F.batch_norm on the real pixels packed, unpacked (0 at padding)")
 def _():
-    x, mask, _ = _two_images()
+    x, mask, _, _ = two_images()
     ours = standardize(x, "N C H W", over="N H W", mask=mask)
-    packed = F.batch_norm(_pixels(x, mask), None, None, training=True)
-    return _pixels(ours, mask), packed
+    packed = F.batch_norm(real_pixels(x, mask), None, None, training=True)
+    return ours, unpack(packed, mask)
 
 
 @claim("masked-in-img-equals-alone-torch", chapter=CH, layout="[N,C,H,W]",
-       statement="Masked Instance Norm, with a mask [N, 1, H, W], gives the small image's pixels "
-                 "the output of PyTorch's Instance Norm on the image alone.",
-       left='standardize over "H W", mask', right="F.instance_norm on the image alone")
+       statement="Masked Instance Norm, with a mask [N, 1, H, W], gives each image of a padded "
+                 "batch the output of PyTorch's Instance Norm on the image alone, and 0 at the "
+                 "padded pixels.",
+       left='standardize over "H W", mask, every pixel',
+       right="F.instance_norm on each image alone, padded with 0")
 def _():
-    x, mask, small = _two_images()
+    x, mask, small, big = two_images()
     ours = standardize(x, "N C H W", over="H W", mask=mask)
-    return ours[0, :, :3, :4], F.instance_norm(small[None])[0]
+    alone = [F.instance_norm(im[None])[0] for im in (small, big)]
+    return ours, pad_images(alone)[0]
 
 
 @claim("masked-gn-img-equals-alone-torch", chapter=CH, layout="[N,C,H,W]",
-       statement="Masked Group Norm gives the small image's pixels the output of PyTorch's Group "
-                 "Norm on the image alone.",
-       left='standardize "N (G C) H W" over "C H W", G=3, mask',
-       right="F.group_norm(3) on the image alone")
+       statement="Masked Group Norm gives each image of a padded batch the output of PyTorch's "
+                 "Group Norm on the image alone, and 0 at the padded pixels.",
+       left='standardize "N (G C) H W" over "C H W", G=3, mask, every pixel',
+       right="F.group_norm(3) on each image alone, padded with 0")
 def _():
-    x, mask, small = _two_images()
+    x, mask, small, big = two_images()
     ours = standardize(x, "N (G C) H W", over="C H W", G=3, mask=mask)
-    return ours[0, :, :3, :4], F.group_norm(small[None], 3)[0]
+    alone = [F.group_norm(im[None], 3)[0] for im in (small, big)]
+    return ours, pad_images(alone)[0]

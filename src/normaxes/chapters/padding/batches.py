@@ -67,7 +67,8 @@ def pad_images(imgs, H: int | None = None, W: int | None = None, *, value: float
     """Pad images ``[C, H_n, W_n]`` at the bottom and right into ``[N, C, H, W]``; also return the
     mask ``[N, 1, H, W]`` (True on each image's own pixels).
 
-    *H* and *W* default to the largest height and width; *value* fills the padding.
+    *H* and *W* default to the largest height and width; *value* fills the padding. Works on
+    NumPy arrays and on torch tensors (the result has the kind of the first image).
     """
     imgs = _as_list(imgs, "imgs")
     for n, im in enumerate(imgs):
@@ -80,7 +81,10 @@ def pad_images(imgs, H: int | None = None, W: int | None = None, *, value: float
     H = max(im.shape[1] for im in imgs) if H is None else H
     W = max(im.shape[2] for im in imgs) if W is None else W
     N, C = len(imgs), int(imgs[0].shape[0])
-    x = np.full((N, C, H, W), value, dtype=imgs[0].dtype)
+    if is_torch(imgs[0]):
+        x = torch.full((N, C, H, W), value, dtype=imgs[0].dtype)
+    else:
+        x = np.full((N, C, H, W), value, dtype=imgs[0].dtype)
     mask = np.zeros((N, 1, H, W), dtype=bool)
     for n, im in enumerate(imgs):
         h, w = im.shape[1:]
@@ -88,7 +92,7 @@ def pad_images(imgs, H: int | None = None, W: int | None = None, *, value: float
             raise ValueError(f"image {n} of size H={h}, W={w} does not fit into H={H}, W={W}")
         x[n, :, :h, :w] = im
         mask[n, :, :h, :w] = True
-    return x, mask
+    return x, (torch.from_numpy(mask) if is_torch(imgs[0]) else mask)
 
 
 def _frame_mask(mask, x):
