@@ -208,10 +208,7 @@ def test_shown_in_finds_show_calls_and_refuses_a_claim_shown_twice(tmp_path):
 
 # Claims whose printed code does not yet run as printed (a private helper, or a `return` before
 # the end). Issue 12 empties this list chapter by chapter; a claim may leave it, never join it.
-NOT_YET_RUNNABLE = {
-    "keras-bn-default-img", "keras-ln-default-img-per-pixel", "keras-ln-axis-123-is-image-ln",
-    "keras-gn-minus1-is-in-img",
-}
+NOT_YET_RUNNABLE: set[str] = set()
 
 
 def _printed_code_problems(name):

@@ -25,7 +25,7 @@ from ..interop import to_numpy
 
 __all__ = ["axis_subsets", "find_over", "permute", "apply_in", "read_over", "Outcome", "attempt",
            "defaults", "running_rule", "FIG3_TF", "flax_apply", "in_tf", "tf_defaults", "tf_doc",
-           "sentence_with"]
+           "sentence_with", "channels_last"]
 
 
 def axis_subsets(layout: str) -> list[str]:
@@ -267,3 +267,11 @@ def sentence_with(text: str, words: str) -> str:
         if words in sentence:
             return sentence.strip()
     raise ValueError(f"no sentence of the text contains {words!r}")
+
+
+def channels_last(img):
+    """An image batch ``[N, C, H, W]`` (NumPy) as a channels-last torch tensor ``[N, H, W, C]``,
+    the layout Keras expects."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(0, 2, 3, 1)))

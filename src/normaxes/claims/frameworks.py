@@ -7,15 +7,10 @@ import torch
 
 from .. import affine, data, load_keras, on_channels_first, standardize
 from ..book.ledger import claim
-from ..chapters.frameworks import FIG3_TF, flax_apply
+from ..chapters.frameworks import FIG3_TF, channels_last, flax_apply
 from ..envs import run_in
 
 CH = "06"
-
-
-def _last(img):
-    """An image batch [N, C, H, W] as channels last [N, H, W, C], the layout Keras expects."""
-    return torch.from_numpy(np.ascontiguousarray(img.transpose(0, 2, 3, 1)))
 
 
 @claim("keras-bn-default-seq", chapter=CH, layout="[B,T,F]",
@@ -32,7 +27,7 @@ def _():
                  "over N, H and W.",
        left="BatchNormalization()(x, training=True)", right='standardize "N H W C" over "N H W"')
 def _():
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
+    x = channels_last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
     bn = load_keras().layers.BatchNormalization()
     return bn(x, training=True), standardize(x, "N H W C", over="N H W", eps=bn.epsilon)
 
@@ -51,7 +46,7 @@ def _():
                  "over its channels, not over C, H and W.",
        left="LayerNormalization()(x)", right='standardize "N H W C" over "C"')
 def _():
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
+    x = channels_last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
     ln = load_keras().layers.LayerNormalization()  # axis=-1: the last axis only
     return ln(x), standardize(x, "N H W C", over="C", eps=ln.epsilon)
 
@@ -61,7 +56,7 @@ def _():
                  "the GN paper's Layer Norm, over H, W and C.",
        left="LayerNormalization(axis=[1, 2, 3])(x)", right='standardize "N H W C" over "H W C"')
 def _():
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
+    x = channels_last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
     ln = load_keras().layers.LayerNormalization(axis=[1, 2, 3])  # all but the batch axis
     return ln(x), standardize(x, "N H W C", over="H W C", eps=ln.epsilon)
 
@@ -91,7 +86,7 @@ def _():
                  "standardize over H and W.",
        left="GroupNormalization(groups=-1)(x)", right='standardize "N H W C" over "H W"')
 def _():
-    x = _last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
+    x = channels_last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
     gn = load_keras().layers.GroupNormalization(groups=-1)
     return gn(x), standardize(x, "N H W C", over="H W", eps=gn.epsilon)
 
