@@ -242,7 +242,7 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
     negative ``eps`` (its samples use ``-0.5``), which can take the square root of a negative
     number; ``standardize`` refuses it.
 
-    Empty inputs give an empty result; :func:`moments` of a set without entries is mean 0,
+    Empty inputs give an empty result; :func:`~normaxes.moments` of a set without entries is mean 0,
     variance 0, count 0 (PyTorch's ``mean`` would give NaN), so that a batch without real entries
     can leave running statistics unchanged (see :func:`normaxes.running.running_update`).
 

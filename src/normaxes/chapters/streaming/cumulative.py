@@ -65,12 +65,12 @@ def cumulative_standardize(x, layout: str, over, along, *, eps: float = 1e-5,
         does not change under a shift; the cancellation in :math:`\overline{x^2} - \bar x^2` does).
         ``"float64"``: the sums and the normalization in float64, the result cast back.
 
+    An empty *x* (e.g. ``T = 0``) gives an empty result of its shape and dtype.
+
     Raises
     ------
     ValueError
         With a message that names the axis, size or argument at fault.
-
-    An empty *x* (e.g. ``T = 0``) gives an empty result of its shape and dtype.
     """
     check_array(x)
     if accumulate not in ACCUMULATE:
