@@ -138,6 +138,6 @@ def plot_rms(curves: dict):
     ax.set_xticks(np.arange(0, len(r) + 1, 5))
     ax.set_xlabel("time step t")
     ax.set_ylabel("RMS over B and F")
-    ax.legend(fontsize=8, loc="upper center")
+    ax.legend(fontsize=11, loc="upper center")
     fig.tight_layout()
     return fig

@@ -506,16 +506,18 @@ def raw_table(results=None) -> str:
     return "\n".join(rows)
 
 
-def plot(results=None, figsize=(9.0, 3.4)):
+def plot(results=None, figsize=(9.2, 3.8)):
     """Test error against batch size: the GN paper's Table 2 (left), the miniature (right)."""
     import matplotlib.pyplot as plt
+
+    from ..book import figures  # noqa: F401  (the book's PNG formatter: 2x, palette, text size)
 
     results = results or experiment()
     Bs = sorted(results)
     fig, (a, b) = plt.subplots(1, 2, figsize=figsize)
     for k, style in (("BN", "o-"), ("GN", "s-")):
         a.plot(PAPER_TABLE2["B"], PAPER_TABLE2[k], style, label=k)
-    a.set_title("ResNet-50, ImageNet (Wu & He, Table 2)", fontsize=9)
+    a.set_title("ResNet-50, ImageNet (Wu & He, Table 2)", fontsize=11)
     tables = {k: error_table(results, k) for k in ("eval_error", "train_mode_error",
                                                    "precise_error")}
     for n, style in zip(NORMS, ("o-", "s-", "^-", "v-", "x:")):
@@ -523,14 +525,14 @@ def plot(results=None, figsize=(9.0, 3.4)):
     b.plot(Bs, tables["train_mode_error"]["BN"], "o--", color="C0", alpha=0.5,
            label="BN, training mode")
     b.plot(Bs, tables["precise_error"]["BN"], "o-.", color="C0", alpha=0.5, label="BN, precise")
-    b.set_title("the miniature: digits, mean of the seeds", fontsize=9)
+    b.set_title("the miniature: digits, mean of the seeds", fontsize=11)
     for ax in (a, b):
         ax.set_xscale("log", base=2)
         ax.set_xticks(Bs, [str(B) for B in Bs])
         ax.set_xlabel("batch size (per GPU / per step)")
         ax.set_ylabel("test error (%)")
         ax.invert_xaxis()
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -151,7 +151,7 @@ def draw_float32(err):
     one line per accumulation and mean. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9.2, 4.4), sharey=True)
     styles = {"naive": ("-", "o"), "shifted": ("--", "s"), "float64": (":", "^")}
     for ax, lib in zip(axes, BACKENDS):
         for (lib_, acc, off), e in err.items():
@@ -161,12 +161,12 @@ def draw_float32(err):
             ax.loglog(LENGTHS, e, line, marker=marker, ms=4, lw=1.5,
                       color=plt.cm.viridis(OFFSETS.index(off) / 2.5),
                       label=f"{acc}, mean {off:g}")
-        ax.set_title(f"float32 running sums: {LABEL[lib]}", fontsize=10)
+        ax.set_title(f"float32 running sums: {LABEL[lib]}", fontsize=11)
         ax.set_xlabel("sequence length T (frames)")
         ax.set_ylim(1e-8, 1e2)
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("max |error| vs float64")
-    axes[1].legend(fontsize=7, ncol=3, loc="upper center", handlelength=3)
+    axes[1].legend(fontsize=11, ncol=2, loc="upper center", handlelength=3)
     fig.tight_layout()
     return fig
 
