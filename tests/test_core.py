@@ -287,3 +287,77 @@ def test_norms_table_matches_sets_written_out_by_hand(layout, short):
     spec = NORMS[layout][short]
     labels = stat_groups(spec.layout, spec.over, shape, **sizes)
     np.testing.assert_array_equal(labels, np.array(expected))
+
+
+# --- large tensors: standardize in slices of the first dimension (issue 18) ---------------------
+
+SLICED = [  # (shape, layout, over, sizes): the first axis is not reduced, so slices are offered
+    ((32, 512, 64), "B T F", "F", {}),
+    ((16, 96, 24, 24), "N C H W", "C H W", {}),
+    ((16, 96, 24, 24), "N (G C) H W", "C H W", {"G": 8}),
+    ((16, 96, 24, 24), "N C H W", "H W", {}),
+    ((40, 256, 96), "B T (G F)", "T F", {"G": 4}),
+    ((64, 24, 100, 7), "N C H W", "C H", {}),
+]
+
+
+@pytest.fixture
+def whole(monkeypatch):
+    """standardize that never slices (the reference for the bits of the sliced one)."""
+    import normaxes._arrays as arrays
+
+    def call(*args, **kwargs):
+        with monkeypatch.context() as m:
+            m.setattr(arrays, "SLICE_MIN", 1 << 62)
+            return standardize(*args, **kwargs)
+    return call
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4, 8])
+@pytest.mark.parametrize("shape, layout, over, sizes", SLICED)
+def test_slices_give_the_bits_of_the_whole_array(shape, layout, over, sizes, threads, whole):
+    from normaxes._arrays import row_slices
+    from normaxes.core import resolve
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        x = torch.empty(shape).normal_(generator=torch.Generator().manual_seed(threads)) * 3 + 2
+        spec = resolve(layout, shape, sizes)
+        bounds = row_slices(x.reshape(spec.expanded_shape), spec.axes(over))
+        assert bounds is not None and len(bounds) >= 2  # the test would be vacuous otherwise
+        assert all(hi - lo >= threads for lo, hi in bounds)
+        for dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+            for center in (True, False):
+                xd = x.to(dtype)
+                y = standardize(xd, layout, over, center=center, **sizes)
+                ref = whole(xd, layout, over, center=center, **sizes)
+                assert y.dtype == dtype and y.shape == x.shape
+                assert torch.equal(y, ref), (dtype, center, (y - ref).abs().max())
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_slices_only_where_safe():
+    from normaxes._arrays import row_slices
+
+    x = torch.zeros(32, 512, 64)
+    assert row_slices(x, (2,)) is not None
+    assert row_slices(x, (0, 1)) is None  # the first axis is reduced (Batch Norm)
+    assert row_slices(x.transpose(1, 2), (1,)) is None  # not contiguous
+    assert row_slices(x.requires_grad_(), (2,)) is None  # autograd needs the graph
+    assert row_slices(torch.zeros(4, 16), (1,)) is None  # small
+    assert row_slices(np.zeros((32, 512, 64)), (2,)) is None  # NumPy: whole
+    with torch.no_grad():
+        assert row_slices(x, (2,)) is not None
+
+
+def test_sliced_gradient_path_is_the_whole_one():
+    x = torch.empty(32, 512, 64).normal_(generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = standardize(x, "B T F", "T F")
+    xg = x.clone().requires_grad_()
+    yg = standardize(xg, "B T F", "T F")
+    assert torch.equal(y, yg.detach())
+    yg.sum().backward()
+    assert torch.isfinite(xg.grad).all()

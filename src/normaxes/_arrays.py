@@ -137,6 +137,59 @@ def sum_keep(a, axes):
     return a.sum(axis=axes, keepdims=True)
 
 
+SLICE_MIN = 1 << 18
+"""Fewest entries per slice of :func:`row_slices` (1 MB in float32)."""
+
+
+def row_slices(a, axes):
+    """Bounds ``[(lo, hi), ...]`` of slices of *a*'s first dimension that are safe to reduce one
+    at a time over *axes*, or None where *a* should be reduced whole.
+
+    Slices are offered for a contiguous torch tensor whose first dimension is not reduced (so
+    every statistics set lies inside one slice), when autograd does not need the graph and *a*
+    is large: at most 8 slices, each of at least :data:`SLICE_MIN` entries and at least as many
+    rows as threads. Each set is then summed by the same kernel loop as in the whole tensor,
+    bitwise (``tests/test_core.py`` checks this with 1 to 8 threads); a slice of fewer rows than
+    threads would be summed by a loop split across threads, in another order, so no slice has
+    fewer rows (the last one joins the one before it when it would be short).
+    """
+    if (not is_torch(a) or 0 in axes or a.dim() == 0 or not a.is_contiguous()
+            or (a.requires_grad and torch.is_grad_enabled())):
+        return None
+    n, threads = a.shape[0], torch.get_num_threads()
+    row = a.numel() // n if n else 0
+    step = max(threads, -(-n // 8), -(-SLICE_MIN // max(row, 1)))
+    if n < 2 * step:
+        return None
+    starts = list(range(0, n, step))
+    if n - starts[-1] < step:
+        starts.pop()
+    return list(zip(starts, starts[1:] + [n], strict=True))
+
+
+def sum_squares_keep(a, axes):
+    """The sum of ``a * a`` over *axes*, keeping them as size-1 dimensions: bitwise the same
+    numbers as ``sum_keep(a * a, axes)``, but where :func:`row_slices` allows, the squares are
+    formed one slice at a time in one reused buffer, so the temporary is about an eighth of *a*
+    instead of a whole copy."""
+    bounds = row_slices(a, axes)
+    if bounds is None:
+        return sum_keep(a * a, axes)
+    out = torch.empty(tuple(1 if k in axes else s for k, s in enumerate(a.shape)),
+                      dtype=a.dtype, device=a.device)
+    buf = slice_buffer(a, bounds, a.dtype)
+    for lo, hi in bounds:
+        squares = torch.mul(a[lo:hi], a[lo:hi], out=buf[:hi - lo])
+        out[lo:hi] = squares.sum(dim=axes, keepdim=True)
+    return out
+
+
+def slice_buffer(a, bounds, dtype):
+    """An uninitialised torch tensor as large as the largest slice of *a* in *bounds*."""
+    rows = max(hi - lo for lo, hi in bounds)
+    return torch.empty((rows,) + tuple(a.shape[1:]), dtype=dtype, device=a.device)
+
+
 def copy(x):
     """A copy of *x* of the same kind."""
     return x.clone() if is_torch(x) else x.copy()

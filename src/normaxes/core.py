@@ -23,8 +23,11 @@ from ._arrays import (
     copy,
     is_integer,
     is_torch,
+    row_slices,
     scalar,
+    slice_buffer,
     sum_keep,
+    sum_squares_keep,
     to_dtype,
     torch,
     where_zero,
@@ -257,8 +260,12 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
 
         standardize(x, "B T F", over="F", center=False)
     """
-    d, m, _, var, count = centered_moments(x, layout, over, eps=eps, mask=mask, sizes=sizes,
-                                   center=center)
+    spec, axes = _checked(x, layout, over, eps, mask, sizes, center)
+    if mask is None:
+        bounds = row_slices(x.reshape(spec.expanded_shape), axes)
+        if bounds is not None:
+            return _standardize_slices(x, spec, axes, eps, center, bounds)
+    d, m, _, var, count = _centered(x, spec, axes, mask, center)
     e = scalar(eps, d.dtype)
     if m is None:
         denom = var + e
@@ -291,6 +298,12 @@ def centered_moments(x, layout, over, *, eps=0.0, mask=None, sizes=None, center=
 
     Each statistic takes one pass: the mean from a sum, the variance from the sum of squares of
     d; d is the one full-size array kept, and :func:`standardize` divides it in place."""
+    spec, axes = _checked(x, layout, over, eps, mask, sizes, center)
+    return _centered(x, spec, axes, mask, center)
+
+
+def _checked(x, layout, over, eps, mask, sizes, center):
+    """The resolved layout and the reduced axes, after checking every argument."""
     check_array(x)
     check_nonnegative("eps", eps)
     if not isinstance(center, bool):
@@ -299,6 +312,38 @@ def centered_moments(x, layout, over, *, eps=0.0, mask=None, sizes=None, center=
     axes = spec.axes(over)
     if mask is not None:
         check_mask(mask, x)
+    return spec, axes
+
+
+def _standardize_slices(x, spec, axes, eps, center, bounds):
+    """:func:`standardize` without a mask, one slice of the first dimension at a time (see
+    :func:`~normaxes._arrays.row_slices`): the same operations on the same numbers as the whole
+    array takes below, so bitwise the same result, while each slice is still in the cache; the
+    output and a buffer of one slice are all a call allocates."""
+    acc = acc_dtype(x)
+    xe = x.reshape(spec.expanded_shape)
+    count = prod(spec.expanded_shape[a] for a in axes)
+    e = scalar(eps, acc)
+    out = torch.empty_like(xe)
+    squares = slice_buffer(xe, bounds, acc)
+    # with a float16 or bfloat16 x, each slice is standardized in float32 and then rounded
+    work = out if acc == x.dtype else slice_buffer(xe, bounds, acc)
+    for lo, hi in bounds:
+        n = hi - lo
+        xs, ys = to_dtype(xe[lo:hi], acc), work[lo:hi] if work is out else work[:n]
+        if center:
+            mean = sum_keep(xs, axes) / count
+            d = torch.sub(xs, mean, out=ys)
+        else:
+            d = xs
+        var = sum_keep(torch.mul(d, d, out=squares[:n]), axes) / count
+        torch.div(d, torch.sqrt(var + e), out=ys)
+        if work is not out:
+            out[lo:hi] = ys
+    return out.reshape(x.shape)
+
+
+def _centered(x, spec, axes, mask, center):
     acc = acc_dtype(x)
     xa = to_dtype(x.reshape(spec.expanded_shape), acc)
     tt = is_torch(x)
@@ -310,8 +355,8 @@ def centered_moments(x, layout, over, *, eps=0.0, mask=None, sizes=None, center=
         # (a * a).sum(), not torch.linalg.vector_norm(a) ** 2, which needs no full-size
         # temporary but rounds differently: it moved three of the book's printed Group Norm
         # differences from <= 1e-6 to <= 1e-5 (claims gn-seq-nn-module, gn-seq-keras,
-        # gn-affine-seq-keras)
-        return total(a * a)
+        # gn-affine-seq-keras); sum_squares_keep gives the same bits in slices instead
+        return sum_squares_keep(a, axes)
 
     if mask is None:
         m = None
