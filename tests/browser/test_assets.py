@@ -88,11 +88,11 @@ def test_page_loads_only_the_mathjax_it_needs_and_no_icon_script(survey, site):
     # the search index and Sphinx's search script only on the search page
     assert not [n for n in names if n.endswith(("searchindex.js", "searchtools.js"))], names
     mathjax = sorted(n for n in names if n.startswith("_static/mathjax/") and n.endswith(".js"))
-    # the loader, core, TeX input, CHTML output (and its font table), hidden MathML for screen
-    # readers; not tex-mml-chtml.js, not MathML input, not the menu
+    # the loader, core, TeX input (base and the ams package), CHTML output (and its font table),
+    # hidden MathML for screen readers; not tex-mml-chtml.js, not MathML input, not the menu
     assert mathjax == [f"_static/mathjax/{n}" for n in (
-        "a11y/assistive-mml.js", "core.js", "input/tex.js", "output/chtml.js",
-        "output/chtml/fonts/tex.js", "startup.js")], mathjax
+        "a11y/assistive-mml.js", "core.js", "input/tex-base.js", "input/tex/extensions/ams.js",
+        "output/chtml.js", "output/chtml/fonts/tex.js", "startup.js")], mathjax
     assert not (HTML / "_static" / "scripts" / "fontawesome.js").exists()
 
 
