@@ -3,8 +3,17 @@
 - MathJax from the book itself: the pages typeset their formulas with MathJax 3; instead of a CDN,
   the MathJax distribution of the pinned ``django-static-mathjax`` package is copied into
   ``_static/mathjax``, so the HTML renders offline and in the browser test exactly as online.
-  A page loads only the components the book needs (see :data:`MATHJAX_LOAD`): TeX input and
-  CHTML output, about 0.66 MB instead of the 1.17 MB of the combined ``tex-mml-chtml.js``.
+  A page loads only the components the book needs (see :data:`MATHJAX_LOAD`): TeX input (its
+  base and the ``ams`` package) and CHTML output, about 0.65 MB instead of the 1.17 MB of the
+  combined ``tex-mml-chtml.js``; a page whose formulas need nothing of ``ams`` does not load it
+  (see :func:`needs_ams`).
+- Code blocks without the markup of plain tokens (see :func:`plain_token_classes`): Pygments
+  wraps every name and punctuation mark in a ``<span>`` whose color is the block's own; those
+  spans are dropped (a third of the claims ledger's HTML) and ``normaxes.css`` gives the text of
+  Python code blocks that color.
+- Scripts and stylesheets only where they act (see :func:`_assets_only_where_used`,
+  :func:`_no_thebe_without_button`, :func:`_explorer_reference`): sphinx-design's, the
+  togglebutton script, sphinx-thebe's (no "Live Code" button in this book), the axis explorer's.
 - No ``fontawesome.js`` (1.49 MB, every Font Awesome icon as SVG data, see :func:`_no_icon_script`):
   the theme's stylesheet already draws the same icons from Font Awesome's web fonts.
 - Theme CSS and icon fonts cut to what the built pages use (see :mod:`normaxes.book.slim`,
