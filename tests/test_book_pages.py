@@ -1,8 +1,11 @@
-"""The book's pages: figure PNGs sized for the column, and the axis explorer's reference."""
+"""The book's pages: figure PNGs sized for the column, the axis explorer's reference, and what
+makes the pages lighter (normaxes.book.sphinxext)."""
 
 import io
+import re
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from normaxes import NORMS, stat_groups
@@ -62,3 +65,63 @@ def test_explorer_reference_is_stat_groups():
     assert ref["seq|custom|0|B T F"] == [0] * int(np.prod(EXPLORER["seq"][2]))
     # every norm, every G of Group Norm, every non-empty set of axes, on both layouts
     assert len(ref) == 2 * (3 + 4) + (2 ** 3 - 1) + (2 ** 4 - 1)
+
+
+# ---------------------------------------------------------------- lighter pages (issue 18)
+_PYG = """html[data-theme="light"] .highlight pre { line-height: 125%; }
+html[data-theme="light"] .highlight { background: #fefefe; color: #080808 }
+html[data-theme="light"] .highlight .n { color: #080808 }/* Name */
+html[data-theme="light"] .highlight .o { color: #00622F }/* Operator */
+html[data-theme="light"] .highlight .p { color: #080808 }
+html[data-theme="light"] .highlight .gs { color: #080808; font-weight: bold }
+html[data-theme="light"] .highlight .w { color: #080808 }
+html[data-theme="dark"] .highlight { background: #2b2b2b; color: #F8F8F2 }
+html[data-theme="dark"] .highlight .n { color: #f8f8f2 }
+html[data-theme="dark"] .highlight .o { color: #ABE338 }
+html[data-theme="dark"] .highlight .p { color: #FFD900 }
+html[data-theme="dark"] .highlight .gs { color: #F8F8F2; font-weight: bold }
+"""
+
+
+def test_plain_token_classes_are_those_in_the_block_color_in_every_theme():
+    from normaxes.book.sphinxext import plain_token_classes
+
+    # .p differs in dark, .o in both, .gs is bold, .w has no dark rule (pre's color there)
+    assert plain_token_classes(_PYG) == {"n"}
+    assert plain_token_classes("") == set()
+
+
+def test_unwrap_plain_tokens_keeps_the_text_and_leaves_outputs_alone():
+    from normaxes.book.sphinxext import unwrap_plain_tokens
+
+    code = ('<div class="highlight-ipython3 notranslate"><div class="highlight"><pre><span></span>'
+            '<span class="n">x</span> <span class="o">=</span> <span class="n">f</span>'
+            '<span class="p">(</span><span class="mi">1</span><span class="p">)</span>\n</pre>')
+    out = ('<div class="output stream highlight-myst-ansi notranslate"><div class="highlight">'
+           '<pre><span class="n">kept</span></pre>')
+    new = unwrap_plain_tokens(code + out, {"n", "p"})
+    assert new == ('<div class="highlight-ipython3 notranslate"><div class="highlight"><pre>'
+                   '<span></span>x <span class="o">=</span> f(<span class="mi">1</span>)\n</pre>'
+                   + out)
+    assert re.sub("<[^>]+>", "", new) == re.sub("<[^>]+>", "", code + out)
+    assert unwrap_plain_tokens(code, set()) == code
+
+
+@pytest.mark.parametrize("tex, ams", [
+    (r"\max_i |\text{left}_i - \text{right}_i|", False),
+    (r"10^{-5}", False),
+    (r"\sum_i x_i \cdot \hat\mu", False),
+    (r"\begin{aligned} a &= b \end{aligned}", True),
+    (r"\begin{split} a &= b \end{split}", True),
+    (r"\operatorname{Var}(x)", True),
+    (r"\tfrac{1}{2}", True),
+    (r"\lvert x \rvert", True),
+    (r"\notamacro", True),  # unknown: ams is loaded, and MathJax reports the error
+])
+def test_needs_ams_reads_the_macros_of_the_mathjax_components(tex, ams):
+    from normaxes.book.sphinxext import mathjax_dir, needs_ams
+
+    src = mathjax_dir() / "input"
+    base = (src / "tex-base.js").read_text(encoding="utf-8")
+    ams_js = (src / "tex" / "extensions" / "ams.js").read_text(encoding="utf-8")
+    assert needs_ams(tex, base, ams_js) is ams

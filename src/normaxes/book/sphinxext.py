@@ -3,8 +3,17 @@
 - MathJax from the book itself: the pages typeset their formulas with MathJax 3; instead of a CDN,
   the MathJax distribution of the pinned ``django-static-mathjax`` package is copied into
   ``_static/mathjax``, so the HTML renders offline and in the browser test exactly as online.
-  A page loads only the components the book needs (see :data:`MATHJAX_LOAD`): TeX input and
-  CHTML output, about 0.66 MB instead of the 1.17 MB of the combined ``tex-mml-chtml.js``.
+  A page loads only the components the book needs (see :data:`MATHJAX_LOAD`): TeX input (its
+  base and the ``ams`` package) and CHTML output, about 0.65 MB instead of the 1.17 MB of the
+  combined ``tex-mml-chtml.js``; a page whose formulas need nothing of ``ams`` does not load it
+  (see :func:`needs_ams`).
+- Code blocks without the markup of plain tokens (see :func:`plain_token_classes`): Pygments
+  wraps every name and punctuation mark in a ``<span>`` whose color is the block's own; those
+  spans are dropped (a third of the claims ledger's HTML) and ``normaxes.css`` gives the text of
+  Python code blocks that color.
+- Scripts and stylesheets only where they act (see :func:`_assets_only_where_used`,
+  :func:`_no_thebe_without_button`, :func:`_explorer_reference`): sphinx-design's, the
+  togglebutton script, sphinx-thebe's (no "Live Code" button in this book), the axis explorer's.
 - No ``fontawesome.js`` (1.49 MB, every Font Awesome icon as SVG data, see :func:`_no_icon_script`):
   the theme's stylesheet already draws the same icons from Font Awesome's web fonts.
 - Theme CSS and icon fonts cut to what the built pages use (see :mod:`normaxes.book.slim`,
@@ -27,6 +36,7 @@ import itertools
 import json
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 
 from sphinx.util import logging
@@ -36,10 +46,16 @@ logger = logging.getLogger(__name__)
 MATHJAX_ENTRY = "mathjax/startup.js"  # the loader: it loads core and the components below
 # TeX input (with its autoload of rarer TeX packages), CHTML output, and the hidden MathML that
 # screen readers read. Not loaded: MathML input (the book writes TeX) and the context menu.
-MATHJAX_LOAD = ["input/tex", "output/chtml", "a11y/assistive-mml"]
-# what those components fetch at run time: their files, TeX packages on demand, CHTML's fonts
-MATHJAX_FILES = ["startup.js", "core.js", "input/tex.js", "input/tex", "output/chtml.js",
-                 "output/chtml", "a11y/assistive-mml.js"]
+MATHJAX_LOAD = ["input/tex-base", "[tex]/ams", "output/chtml", "a11y/assistive-mml"]
+# TeX input is ``tex-base`` with the one package the book's formulas need beyond it: ``ams``
+# (aligned, split, \operatorname, \tfrac, \lvert); 165 KB instead of the 180 KB of ``input/tex``,
+# which adds newcommand, configmacros, require and autoload (a macro of another package would
+# load it on demand). A macro the book starts to use from another package is an error on the page
+# (``noundefined`` is not loaded), which the browser test reports: add its package here.
+MATHJAX_TEX_PACKAGES = ["base", "ams"]
+# what those components fetch at run time: their files and CHTML's fonts
+MATHJAX_FILES = ["startup.js", "core.js", "input/tex-base.js", "input/tex/extensions/ams.js",
+                 "output/chtml.js", "output/chtml", "a11y/assistive-mml.js"]
 
 
 def mathjax_dir() -> Path:
@@ -74,7 +90,87 @@ def _mathjax_config(app, config):
     loader = dict(mj.get("loader", {}))
     loader["load"] = list(dict.fromkeys(list(loader.get("load", [])) + MATHJAX_LOAD))
     mj["loader"] = loader
+    tex = dict(mj.get("tex", {}))
+    tex["packages"] = MATHJAX_TEX_PACKAGES
+    mj["tex"] = tex
     config.mathjax3_config = mj
+
+
+_MATH = re.compile(r'<(?:span|div) class="math[^"]*"[^>]*>(.*?)</(?:span|div)>', re.S)
+_MATHJAX_INLINE = re.compile(r"(<script>window\.MathJax = )(\{.*?\})(</script>)")
+
+
+def _keys_of(js: str, names: set[str]) -> set[str]:
+    """The *names* that the minified component *js* has as a key of an object (its macro and
+    environment tables): ``{name:`` or ``,"name":``. Loose: another object's key counts too."""
+    return {n for n in names if re.search(r'[{,]"?' + re.escape(n) + r'"?:', js)}
+
+
+def needs_ams(tex: str, base_js: str, ams_js: str) -> bool:
+    """Whether TeX *tex* may need MathJax's ``ams`` package: True unless every macro and
+    environment it names is one that ``tex-base`` defines and ``ams`` does not (re)define."""
+    names = set(re.findall(r"\\([A-Za-z]+)", tex)) | set(re.findall(r"\\begin\{([^}]*)\}", tex))
+    return bool(names - (_keys_of(base_js, names) - _keys_of(ams_js, names)))
+
+
+def _ams_only_where_needed(app, exception):
+    """A page whose formulas use none of ``ams``'s macros does not load it (30 KB).
+
+    The claims ledger, for one, has four short formulas in TeX's base macros.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    src = mathjax_dir() / "input"
+    base_js = (src / "tex-base.js").read_text(encoding="utf-8")
+    ams_js = (src / "tex" / "extensions" / "ams.js").read_text(encoding="utf-8")
+    for page in Path(app.outdir).rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        html = page.read_text(encoding="utf-8")
+        m = _MATHJAX_INLINE.search(html)
+        if not m:
+            continue
+        tex = "\n".join(unescape(t) for t in _MATH.findall(html))
+        if needs_ams(tex, base_js, ams_js):
+            continue
+        mj = json.loads(m.group(2))
+        mj["loader"]["load"] = [c for c in mj["loader"]["load"] if c != "[tex]/ams"]
+        mj["tex"]["packages"] = [p for p in mj["tex"]["packages"] if p != "ams"]
+        html = html[:m.start(2)] + json.dumps(mj) + html[m.end(2):]
+        page.write_text(html, encoding="utf-8")
+
+
+def _class_sets(body: str) -> list[set[str]]:
+    return [set(c.split()) for c in re.findall(r'class="([^"]*)"', body)]
+
+
+# the assets a page loads only when its body has what they act on (all the classes a rule or a
+# handler of theirs needs): sphinx-design's tabs and cards (every rule names an sd- class), and
+# sphinx-togglebutton's script (it acts on .toggle and .admonition.dropdown; its stylesheet also
+# styles myst-nb's hidden outputs and stays)
+_ONLY_WHERE_USED = {
+    "design-tabs.js": lambda sets: any(c.startswith("sd-") for s in sets for c in s),
+    "sphinx-design.min.css": lambda sets: any(c.startswith("sd-") for s in sets for c in s),
+    "togglebutton.js": lambda sets: any("toggle" in s or {"admonition", "dropdown"} <= s
+                                        for s in sets),
+}
+
+
+def _assets_only_where_used(app, pagename, templatename, context, doctree):
+    """Drop the scripts and stylesheets of :data:`_ONLY_WHERE_USED` from a page without their
+    elements (about 22 KB: the claims ledger, the API page and the notation have neither)."""
+    sets = _class_sets(context.get("body", ""))
+    for key in ("script_files", "css_files"):
+        files = context.get(key)
+        if not files:
+            continue
+        kept = []
+        for f in files:
+            name = str(getattr(f, "filename", f) or "").split("?")[0].rsplit("/", 1)[-1]
+            if name in _ONLY_WHERE_USED and not _ONLY_WHERE_USED[name](sets):
+                continue
+            kept.append(f)
+        files[:] = kept
 
 
 _ICON_SCRIPT = re.compile(
@@ -142,6 +238,106 @@ def _slim_assets(app, exception):
         fonts = css.name == "pydata-sphinx-theme.css"
         before, after = slim_css_file(css, words, prefixes, icon_fonts=fonts)
         logger.info("normaxes: %s %d -> %d bytes", css.relative_to(out), before, after)
+
+
+# Pygments' classes in the stylesheet: "html[data-theme="light"] .highlight .n { color: #080808 }"
+_PYG_RULE = re.compile(r'^html\[data-theme="(\w+)"\] \.highlight(?: \.([\w-]+))? \{([^}]*)\}', re.M)
+# the code blocks whose lexer is Python's (Sphinx's "default" is Python 3): their text outside
+# the token spans is whitespace only, so it may take the color of the plain tokens
+_CODE_BLOCK = re.compile(
+    r'(<div class="highlight-(?:ipython3|python3?|default) notranslate"><div class="highlight">'
+    r"<pre>)(.*?)(</pre>)", re.S)
+
+
+def plain_token_classes(pygments_css: str) -> set[str]:
+    """The Pygments classes that draw a token exactly as the block's own text, in every theme.
+
+    A class is plain when, in each theme's section of ``pygments.css``, its only declaration is the
+    color that the theme gives ``.highlight`` itself (Pygments' base text color). In the book's
+    styles (pydata-sphinx-theme's a11y pair) these are names, punctuation and whitespace.
+    """
+    base: dict[str, str] = {}
+    rules: dict[str, dict[str, str]] = {}
+    for theme, cls, body in _PYG_RULE.findall(pygments_css):
+        decls = {k.strip(): v.strip() for k, v in
+                 (d.split(":", 1) for d in body.split(";") if ":" in d)}
+        if cls:
+            if cls in rules.get(theme, {}):  # a class styled twice in a theme: not plain
+                rules[theme][cls] = "\0"
+            else:
+                rules.setdefault(theme, {})[cls] = decls.get("color", "\0") if list(decls) == [
+                    "color"] else "\0"
+        else:
+            base[theme] = decls.get("color", "")
+    if not base or set(base) != set(rules):
+        return set()
+    plain = set.intersection(*(
+        {c for c, color in rules[t].items() if base[t] and color.lower() == base[t].lower()}
+        for t in base))
+    # a class another theme leaves unstyled would draw in pre's color there: not plain
+    return {c for c in plain if all(c in rules[t] for t in base)}
+
+
+def unwrap_plain_tokens(html: str, plain: set[str]) -> str:
+    """*html* with the spans of the *plain* Pygments classes dropped from its Python code blocks;
+    their text stays where it was (``normaxes.css`` gives those blocks' text the tokens' color)."""
+    if not plain:
+        return html
+    span = re.compile(r'<span class="(?:' + "|".join(sorted(map(re.escape, plain)))
+                      + r')">([^<]*)</span>')
+    return _CODE_BLOCK.sub(lambda m: m.group(1) + span.sub(r"\1", m.group(2)) + m.group(3), html)
+
+
+def _plain_code_tokens(app, exception):
+    """Drop the markup of code tokens that are drawn as plain text (see
+    :func:`plain_token_classes`): a third to a half of a code-heavy page's HTML is
+    ``<span class="n">``, ``<span class="p">`` around names and punctuation, in the color of
+    the block's text."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    css = out / "_static" / "pygments.css"
+    if not css.is_file():
+        return
+    text = css.read_text(encoding="utf-8")
+    from .slim import MARK
+
+    if text.startswith(MARK):  # pruned by an earlier build: read the stylesheet as Sphinx wrote it
+        text = css.with_name(css.name + ".orig").read_text(encoding="utf-8")
+    plain = plain_token_classes(text)
+    for page in out.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        html = page.read_text(encoding="utf-8")
+        new = unwrap_plain_tokens(html, plain)
+        if new != html:
+            page.write_text(new, encoding="utf-8")
+
+
+_THEBE = re.compile(
+    r'\s*<link rel="stylesheet" type="text/css" href="[^"]*_static/sphinx-thebe\.css[^"]*" />'
+    r'|\s*<script async="async" src="[^"]*_static/sphinx-thebe\.js[^"]*"></script>')
+
+
+def _no_thebe_without_button(app, exception):
+    """Drop sphinx-thebe's script and stylesheet where no page has its launch button.
+
+    sphinx-book-theme loads them on every page; they act only through the "Live Code" button,
+    which ``launch_buttons.thebe`` adds and the book does not switch on.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    if ((app.config.html_theme_options or {}).get("launch_buttons") or {}).get("thebe"):
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        html = page.read_text(encoding="utf-8")
+        if "thebe-launch-button" in html:
+            continue
+        new = _THEBE.sub("", html)
+        if new != html:
+            page.write_text(new, encoding="utf-8")
 
 
 _NO_SEARCH = (
@@ -252,6 +448,10 @@ def explorer_reference() -> dict[str, list[int]]:
 
 def _explorer_reference(app, pagename, templatename, context, doctree):
     body = context.get("body", "")
+    if 'class="axis-explorer"' not in body:  # the explorer's script only on its page
+        context["script_files"][:] = [
+            js for js in context.get("script_files", [])
+            if not str(getattr(js, "filename", js) or "").endswith("axis-explorer.js")]
     if 'class="axis-explorer"' in body:
         data = json.dumps(explorer_reference(), separators=(",", ":"))
         context["body"] = body + (
@@ -266,10 +466,16 @@ def setup(app):
     app.connect("build-finished", _index_page, priority=100)  # before sphinx-external-toc's
     app.connect("build-finished", _single_page_without_search)
     app.connect("build-finished", _search_only_where_searched)
+    # after pydata-sphinx-theme's own build-finished handler, which writes the light and dark
+    # pygments.css that this one reads
+    app.connect("build-finished", _plain_code_tokens, priority=800)
+    app.connect("build-finished", _no_thebe_without_button)
+    app.connect("build-finished", _ams_only_where_needed)
     # last: what the pages and scripts finally hold decides which CSS rules stay
     app.connect("build-finished", _slim_assets, priority=900)
     # early: a later handler may return a template name, which ends the event for the rest
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     app.connect("html-page-context", _explorer_reference)
+    app.connect("html-page-context", _assets_only_where_used)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
