@@ -64,3 +64,21 @@ def test_draw_cubes_grid_and_errors():
         draw_cubes([])
     with pytest.raises(ValueError, match="'X'"):
         draw_cubes([dict(layout="B T F", over="X", shape=(2, 4, 3), batch="B", channel="F")])
+
+
+def test_draw_cube_limits_as_voxels_alone():
+    # _draw_voxels rescales the view once, after Axes3D.voxels: the same limits as voxels' own
+    # rescaling after every voxel, and the axes keep the class's autoscale_view
+    import matplotlib.pyplot as plt
+
+    from normaxes.book.figures import draw_cube
+
+    fig = plt.figure()
+    ours = fig.add_subplot(1, 2, 1, projection="3d")
+    draw_cube(ours, "B T F", "F", (4, 8, 6), batch="B", channel="F")
+    ref = fig.add_subplot(1, 2, 2, projection="3d")
+    ref.voxels(np.ones((6, 4, 8), dtype=bool))  # (x=channel, y=batch, z=rest), as drawn
+    assert "autoscale_view" not in vars(ours)
+    for get in ("get_xlim3d", "get_ylim3d", "get_zlim3d"):
+        assert getattr(ours, get)() == getattr(ref, get)()
+    plt.close(fig)

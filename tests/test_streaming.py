@@ -125,6 +125,15 @@ def test_float32_errors():
         10**5, "naive", offset=100.0) / 10
 
 
+def test_long_sequence_is_drawn_once_and_handed_out_as_a_copy():
+    a = long_sequence(100, offset=3.0)
+    a[...] = 0  # the caller's own array
+    b = long_sequence(100, offset=3.0)
+    rng = np.random.default_rng(8)
+    assert np.array_equal(b, (3.0 + rng.normal(size=(1, 100, 4))).astype(np.float32))
+    assert b.flags.writeable and not np.shares_memory(a, b)
+
+
 def test_influence_is_the_statistics_set():
     i = (1, 4, 2)
     assert (influence(ln, X, i) == shared_with("B T F", "F", X.shape, i)).all()

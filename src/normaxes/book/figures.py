@@ -121,8 +121,16 @@ def _draw_voxels(ax, dims, shared, real, batch: str, channel: str, title):
     # padding light enough that a shaded set behind it (another batch element) shows through
     colors[~rl] = (*_rgb(MASKED), 0.32)
     colors[sh] = (*_rgb(SHADE), 0.92)
-    ax.voxels(np.ones(sh.shape, dtype=bool), facecolors=colors, edgecolor=(0.25, 0.25, 0.25, 0.35),
-              linewidth=0.3)
+    # Axes3D.voxels adds one collection per voxel and rescales the view after each one (most of
+    # its time); its first step already takes the limits of the whole grid, so one rescale at the
+    # end sets the same limits: the figure is the same, pixel for pixel
+    ax.autoscale_view = lambda *args, **kwargs: None
+    try:
+        ax.voxels(np.ones(sh.shape, dtype=bool), facecolors=colors,
+                  edgecolor=(0.25, 0.25, 0.25, 0.35), linewidth=0.3)
+    finally:
+        del ax.autoscale_view  # the method of the class again
+    ax.autoscale_view()
     ax.set_box_aspect(sh.shape, zoom=0.9)
     ax.view_init(elev=18, azim=-62)
     ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])

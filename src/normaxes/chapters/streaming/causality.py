@@ -13,7 +13,7 @@ import numpy as np
 from ..._arrays import FLOOR, check_array, check_nonnegative, copy, is_integer, like, torch
 from ...interop import to_numpy
 
-__all__ = ["future_leak", "causal_frames", "batch_leak", "check_sequence"]
+__all__ = ["future_leak", "causal_frames", "causal_from_leak", "batch_leak", "check_sequence"]
 
 
 def check_sequence(x, what="x"):
@@ -78,10 +78,15 @@ def causal_frames(norm, x, *, tol: float | None = None, seed: int = 0) -> np.nda
     """
     if tol is not None:
         check_nonnegative("tol", tol)
-    leak = future_leak(norm, x, seed=seed)
+    return causal_from_leak(future_leak(norm, x, seed=seed), x, tol)
+
+
+def causal_from_leak(leak, x, tol: float | None = None) -> np.ndarray:
+    """:func:`causal_frames` from the :func:`future_leak` *leak* of a norm on *x*, already
+    measured (so that a caller who needs both runs the probe once)."""
     if tol is None:
         tol = FLOOR.get(np.dtype(to_numpy(x[:1, :1, :1]).dtype), 1e-12)
-    return leak <= tol
+    return np.asarray(leak) <= tol
 
 
 def batch_leak(norm, x, *, seed: int = 0, index: int = 0) -> float:

@@ -18,8 +18,17 @@ def long_sequence(T: int, *, offset: float = 10.0, F: int = 4, seed: int = 8) ->
     """A float32 sequence ``[1, T, F]`` of unit noise around *offset* (a mean far from 0)."""
     if not is_integer(T) or T < 1:
         raise ValueError(f"T must be a positive integer, got {T!r}")
+    return _long_sequence(int(T), float(offset), F, seed).copy()
+
+
+@lru_cache(maxsize=16)
+def _long_sequence(T: int, offset: float, F: int, seed: int) -> np.ndarray:
+    """:func:`long_sequence`, drawn once per argument set (read-only): the chapter's float32
+    table asks for each length and offset six times, and the claims for 10^6 frames again."""
     rng = np.random.default_rng(seed)
-    return (offset + rng.normal(size=(1, T, F))).astype(np.float32)
+    x = (offset + rng.normal(size=(1, T, F))).astype(np.float32)
+    x.flags.writeable = False
+    return x
 
 
 @lru_cache(maxsize=16)
