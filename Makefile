@@ -31,7 +31,7 @@ help:
 	@echo "make book-single     build the whole book as one HTML page into _build/singlehtml"
 	@echo "make test            unit tests, nbval (strict) over every chapter, strict book build,"
 	@echo "                     and the browser test over every page (when Chromium is installed)"
-	@echo "make lint            ruff over src/ and tests/ (the first step of make test)"
+	@echo "make lint            ruff over src/, tests/ and bench/ (the first step of make test)"
 	@echo "make test-browser    strict book build, then every page in headless Chromium"
 	@echo "make pdf             the single-page book printed by headless Chromium: _build/pdf/normaxes.pdf"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1, with =2, and with ATEN_CPU_CAPABILITY=default"
@@ -73,7 +73,7 @@ book-single: install
 	@echo "The single-page book: $(abspath _build/singlehtml/intro.html)"
 
 lint: install
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench
 
 test-unit: install env-tf
 	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
