@@ -97,8 +97,9 @@ build-strict: install
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	$(VENV)/bin/jupyter-book build . --builder singlehtml --all -W -n --keep-going
 
-# the PDF is printed from the single-page build that is already there (make test and
-# make test-browser build each builder once; the browser test and the PDF share that build)
+# the PDF is printed from the single-page build that is already there. make test and
+# make test-browser build each builder once, and do not run this: the browser test opens the
+# single page once, checks it and prints the PDF from that same page (normaxes.book.pdf)
 print-pdf: install
 	@if [ -z "$(CHROMIUM)" ]; then echo "make pdf: FAILED: $(NO_CHROMIUM)"; exit 1; fi
 	$(PY) -m normaxes.book.pdf
@@ -107,13 +108,11 @@ pdf: book-single print-pdf
 
 test-browser: build-strict
 	@if [ -z "$(CHROMIUM)" ]; then echo "make test-browser: FAILED: $(NO_CHROMIUM)"; exit 1; fi
-	$(MAKE) print-pdf
 	$(PY) -m pytest -q tests/browser
 	@echo "Screenshots and contact sheet: $(abspath _build/screenshots)"
 
 test: lint test-unit test-notebooks test-notebooks-default build-strict
 	@if [ -n "$(CHROMIUM)" ]; then \
-	  $(MAKE) print-pdf && \
 	  $(PY) -m pytest -q tests/browser && \
 	  echo "Screenshots and contact sheet: $(abspath _build/screenshots)"; \
 	elif [ "$(BROWSER_REQUIRED)" = 1 ]; then \

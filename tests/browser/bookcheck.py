@@ -22,6 +22,7 @@ from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
+SINGLE = ROOT / "_build" / "singlehtml"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM_ARGS = [  # no sandbox as root; no background traffic on a closed network
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -211,22 +212,45 @@ def open_page(page, url: str, *, measure: bool = False) -> tuple[dict, list[str]
 def open_pages(context, urls: list[str], *, tabs: int = 3, measure: bool = False, each=None):
     """Open *urls* in up to *tabs* tabs of *context* at once; {url: (facts, errors)}.
 
-    The browser loads and typesets the pages of a batch side by side; each is waited for as
-    :func:`open_page` waits. ``each(page, url, facts)`` runs on a page once its facts are read
-    (screenshots), before its tab opens the next URL.
+    See :func:`open_jobs` (one context, the same *measure* and *each* for every URL).
     """
-    pages_ = [context.new_page() for _ in range(min(tabs, len(urls)))]
-    out = {}
+    got = open_jobs([(context, url, measure, each) for url in urls], tabs=tabs)
+    return {url: v for (_, url), v in got.items()}
+
+
+def open_jobs(jobs, *, tabs: int = 3) -> dict:
+    """Open every ``(context, url, measure, each)`` of *jobs*, *tabs* pages in flight at once.
+
+    The browser loads and typesets the pages in flight side by side; each is waited for as
+    :func:`open_page` waits, in the order of *jobs*. ``each(page, url, facts)`` (or None) runs on
+    a page once its facts are read (screenshots); then that tab opens the next job's URL at once,
+    so *tabs* pages stay in flight until the last ones (no batch waits for its slowest page).
+    Returns {(context, url): (facts, errors)}.
+    """
+    from collections import deque
+
+    free: dict = {}  # context -> its idle tabs
+    made = []
+    todo, flight, out = deque(jobs), deque(), {}
+
+    def start():
+        context, url, measure, each = todo.popleft()
+        page = free[context].pop() if free.get(context) else context.new_page()
+        if page not in made:
+            made.append(page)
+        flight.append((context, url, each, page, Opening(page, url, measure=measure)))
+
     try:
-        for k in range(0, len(urls), len(pages_)):
-            batch = list(zip(pages_, urls[k:k + len(pages_)], strict=False))
-            openings = [Opening(page, url, measure=measure) for page, url in batch]
-            for (page, url), opening in zip(batch, openings, strict=True):
-                out[url] = opening.finish()
-                if each is not None:
-                    each(page, url, out[url][0])
+        while todo or flight:
+            while todo and len(flight) < tabs:
+                start()
+            context, url, each, page, opening = flight.popleft()
+            out[(context, url)] = opening.finish()
+            if each is not None:
+                each(page, url, out[(context, url)][0])
+            free.setdefault(context, []).append(page)
     finally:
-        for page in pages_:
+        for page in made:
             page.close()
     return out
 
@@ -605,18 +629,20 @@ def _pdf_pages(pdf: str, mtime_ns: int) -> tuple[list[str], int, list[int]]:
     blank = []
     with tempfile.TemporaryDirectory() as tmp:
         half = (n + 1) // 2
-        procs = [subprocess.Popen(["pdftoppm", "-r", "24", "-png", "-f", str(a), "-l", str(b),
+        # grey levels as uncompressed PGM: the blank test reads only the darkest pixel, and
+        # encoding 2 x 471 PNGs cost three times the rendering
+        procs = [subprocess.Popen(["pdftoppm", "-r", "24", "-gray", "-f", str(a), "-l", str(b),
                                    pdf, f"{tmp}/p"])
                  for a, b in ((1, half), (half + 1, n)) if a <= b]
         for proc in procs:
             if proc.wait() != 0:
                 raise subprocess.CalledProcessError(proc.returncode, proc.args)
-        pngs = sorted(Path(tmp).glob("p-*.png"))
-        for k, p in enumerate(pngs):
+        shown = sorted(Path(tmp).glob("p-*.pgm"))
+        for k, p in enumerate(shown):
             with Image.open(p) as im:
                 if ImageStat.Stat(im.convert("L")).extrema[0][0] > 200:
                     blank.append(k + 1)
-    return tops, len(pngs), blank
+    return tops, len(shown), blank
 
 
 def check_pdf(pdf: Path, titles: list[str], shots: Path | None) -> tuple[list[str], list[Path]]:
@@ -642,10 +668,14 @@ def check_pdf(pdf: Path, titles: list[str], shots: Path | None) -> tuple[list[st
     if n_rendered != len(tops) - (1 if not tops[-1] else 0):
         problems.append(f"PDF: {n_rendered} pages rendered of {len(tops)}")
     problems += [f"PDF: page {k} renders blank" for k in blank]
-    rendered = []
-    for k in starts if shots is not None else []:
+    rendered, procs = [], []
+    for k in starts if shots is not None else []:  # side by side, each its own process
         out = shots / f"pdf-{k + 1:03d}.png"
-        subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(k + 1),
-                        "-l", str(k + 1), str(pdf), str(out.with_suffix(""))], check=True)
+        procs.append(subprocess.Popen(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f",
+                                       str(k + 1), "-l", str(k + 1), str(pdf),
+                                       str(out.with_suffix(""))]))
         rendered.append(out)
+    for proc in procs:
+        if proc.wait() != 0:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args)
     return problems, rendered

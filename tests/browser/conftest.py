@@ -20,10 +20,12 @@ from bookcheck import (
     HTML,
     PDF,
     SHOTS,
+    SINGLE,
     TIMINGS,
     LinkChecker,
+    Opening,
     chromium_path,
-    open_pages,
+    open_jobs,
     pages,
     prefetch_pdf,
     serve,
@@ -107,9 +109,26 @@ def links(site):
 
 
 @pytest.fixture(scope="session")
-def survey(wide_context, phone_context, dark_context, site, shots_dir):
-    """{"wide"|"phone"|"dark": {page name: (facts, errors)}}, every page opened once per mode."""
-    prefetch_pdf(PDF)  # the PDF's pages render in their own processes meanwhile
+def single_site():
+    if not (SINGLE / "intro.html").is_file():
+        pytest.fail("no _build/singlehtml: run `make build-strict` first")
+    with serve(SINGLE) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def survey(browser, wide_context, phone_context, dark_context, site, single_site, shots_dir):
+    """{"wide"|"phone"|"dark": {page name: (facts, errors)}, "single": (facts, errors, text)}.
+
+    Every page is opened once per mode. The single-page book is opened once, alongside: its
+    facts and article text are read, then that same page is printed to the PDF
+    (normaxes.book.pdf.print_page, as `make pdf` prints it), copied next to both front pages,
+    and the PDF's pages render in their own processes while the tests go on.
+    """
+    from normaxes.book.pdf import VIEWPORT, copy_next_to_front_pages, print_page
+
+    single_context = browser.new_context(viewport=VIEWPORT, color_scheme="light")
+    single = Opening(single_context.new_page(), f"{single_site}intro.html")
     names = pages(HTML) if HTML.is_dir() else []
     docs = toc_files()
     chapters = {f"{d}.html" for d in docs}
@@ -133,15 +152,27 @@ def survey(wide_context, phone_context, dark_context, site, shots_dir):
             fig.scroll_into_view_if_needed()
             page.screenshot(path=str(shot_name(name, "dark_figure")))
 
-    def run(context, items, **kw):
-        got = open_pages(context, [site + n for n in items], tabs=TABS, **kw)
-        return {url[len(site):]: v for url, v in got.items()}
-
-    return {
-        "wide": run(wide_context, names, measure=True, each=wide_shot),
-        "phone": run(phone_context, names, each=phone_shot),
-        "dark": run(dark_context, [f"{d}.html" for d in docs], each=dark_shot),
-    }
+    # one queue of page opens for the three modes: TABS pages in flight until the last one
+    jobs = ([(wide_context, site + n, True, wide_shot) for n in names]
+            + [(phone_context, site + n, False, phone_shot) for n in names]
+            + [(dark_context, f"{site}{d}.html", False, dark_shot) for d in docs])
+    got = open_jobs(jobs, tabs=TABS)
+    modes = {id(wide_context): "wide", id(phone_context): "phone", id(dark_context): "dark"}
+    out = {"wide": {}, "phone": {}, "dark": {}}
+    for (context, url), v in got.items():
+        out[modes[id(context)]][url[len(site):]] = v
+    try:
+        facts, errors = single.finish()
+        # it loaded alongside the whole survey: its time says nothing about the page
+        TIMINGS[-1] = (f"{TIMINGS[-1][0]} (single page, alongside the survey)", TIMINGS[-1][1])
+        text = single.page.evaluate("() => document.querySelector('article').innerText")
+        print_page(single.page, PDF)
+        copy_next_to_front_pages(PDF, (HTML, SINGLE))
+    finally:
+        single_context.close()
+    out["single"] = (facts, errors, text)
+    prefetch_pdf(PDF)
+    return out
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -160,8 +191,8 @@ def pytest_terminal_summary(terminalreporter):
     lines = [f"browser test: {wall:.1f} s wall, {cpu:.1f} CPU seconds (the test, the browser and "
              f"its other children; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}); "
              f"{len(TIMINGS)} page opens, {total:.1f} s summed "
-             f"(median {sorted(t for _, t in TIMINGS)[len(TIMINGS) // 2]:.2f} s; opens overlap "
-             f"{TABS} at a time in the survey)",
+             f"(median {sorted(t for _, t in TIMINGS)[len(TIMINGS) // 2]:.2f} s; opens: "
+             f"{TABS} in flight at a time in the survey)",
              "slowest opens: " + ", ".join(f"{u.split('/', 3)[-1]} {t:.1f} s" for u, t in slow)]
     for line in lines:
         terminalreporter.write_line(line)

@@ -1,10 +1,11 @@
 """The rendered book, tested as a reader sees it: every page in headless Chromium.
 
-Needs the built book (`make build-strict`), its PDF (`make print-pdf`) and Debian's `chromium`
-and `pdftoppm`; `make test-browser` runs it, and `make test` runs it whenever Chromium is
+Needs the built book (`make build-strict`: both builders) and Debian's `chromium` and
+`pdftoppm`; `make test-browser` runs it, and `make test` runs it whenever Chromium is
 installed. Every page is opened once at 1280 px and once at 390 px (a phone), every chapter
-once in dark mode, by the survey of conftest.py (one browser, a few tabs at a time); the
-per-page tests check what it read. Screenshots of the first screen of each page in both modes
+once in dark mode, by the survey of conftest.py (one browser, a few tabs in flight at a time);
+the per-page tests check what it read. The survey also opens the single-page book once, reads
+it and prints the PDF from that page (as `make pdf` does). Screenshots of the first screen of each page in both modes
 and on the phone, and of the PDF's pages, go to _build/screenshots/ with a contact sheet of
 them. The faults broken on purpose are injected into the smallest chapter page with figures.
 """
@@ -18,6 +19,7 @@ from bookcheck import (
     HTML,
     PDF,
     SHOTS,
+    SINGLE,
     LinkChecker,
     check_facts,
     check_layout,
@@ -82,7 +84,7 @@ def test_axis_explorer_draws_what_stat_groups_says(page, site):
     page.screenshot(path=str(SHOTS / "intro_explorer.png"), full_page=False)
 
 
-def test_pdf_of_the_book(shots_dir):
+def test_pdf_of_the_book(survey, shots_dir):
     """The PDF exists, starts a page with each chapter's heading, and its pages render."""
     titles = [_h1(HTML / f"{doc}.html") for doc in toc_files()]
     problems, rendered = check_pdf(PDF, titles, shots_dir)
@@ -251,7 +253,7 @@ def test_explorer_faults_are_caught(page, tmp_path, old, new, expected):
     assert any(expected in p for p in problems), "\n".join(problems) or "no problem reported"
 
 
-def test_pdf_faults_are_caught(tmp_path):
+def test_pdf_faults_are_caught(survey, tmp_path):
     titles = [_h1(HTML / f"{doc}.html") for doc in toc_files()]
     problems, _ = check_pdf(tmp_path / "none.pdf", titles, tmp_path)
     assert problems and "no PDF of the book" in problems[0]
@@ -269,14 +271,11 @@ def _h1(path):
     return h1.get_text(" ", strip=True).rstrip("#").strip()
 
 
-def test_single_page_version_holds_every_chapter(page):
-    single = HTML.parent / "singlehtml"
-    assert (single / "intro.html").is_file(), "no _build/singlehtml: run `make build-strict`"
-    with serve(single) as base:
-        facts, errors = open_page(page, f"{base}intro.html")
-        problems = check_facts("singlehtml", facts, errors)
-        problems += LinkChecker(single, base).problems("singlehtml", facts["links"])
-        text = page.evaluate("() => document.querySelector('article').innerText")
+def test_single_page_version_holds_every_chapter(survey, single_site):
+    """The single-page book (the survey opened it once, and printed the PDF from that page)."""
+    facts, errors, text = survey["single"]
+    problems = check_facts("singlehtml", facts, errors)
+    problems += LinkChecker(SINGLE, single_site).problems("singlehtml", facts["links"])
     assert not problems, "\n".join(problems)
     missing = [doc for doc in toc_files() if _h1(HTML / f"{doc}.html") not in text]
     assert not missing, f"not in the single-page book: {missing}"

@@ -240,9 +240,10 @@ def test_a_chapter_runs_in_jupyterlab(browser, lab):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{base}lab/tree/{CHAPTER}?token={token}", wait_until="load")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-    # the kernel has started (the server lists it) and the page shows it idle
+    # the page shows the kernel idle and the server lists it (asked only once the page shows it
+    # idle: while a kernel starts, jupyter_server answers /api/kernels with 500, no last_activity)
     deadline = time.monotonic() + 120
-    while not (_get(f"{base}api/kernels?token={token}") and _kernel_idle(page)):
+    while not (_kernel_idle(page) and _get(f"{base}api/kernels?token={token}")):
         assert time.monotonic() < deadline, "the kernel did not start within 120 s"
         time.sleep(0.2)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()

@@ -49,6 +49,37 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+VIEWPORT = {"width": 1000, "height": 1400}  # the window the single page is printed from
+DEFAULT_OUT = Path("_build/pdf/normaxes.pdf")
+COPY_TO = (Path("_build/html"), Path("_build/singlehtml"))
+
+
+def print_page(page, out: Path) -> Path:
+    """Print *page* (the single-page book, loaded in a window of VIEWPORT) to *out*; return it.
+
+    The browser test calls this on the page it has just checked, so that the single page is
+    loaded and typeset once for both; ``print_pdf`` opens it itself.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page.emulate_media(media="print", color_scheme="light")
+    typeset = page.evaluate(_PREPARE)
+    if page.evaluate("document.querySelectorAll('.math').length") and not typeset:
+        raise SystemExit("make pdf: MathJax typeset nothing")
+    page.pdf(path=str(out), format="A4", print_background=True, outline=True,
+             tagged=True, margin={"top": "16mm", "bottom": "18mm", "left": "14mm",
+                                  "right": "14mm"},
+             display_header_footer=True, header_template="<div></div>",
+             footer_template=_FOOTER)
+    return out
+
+
+def copy_next_to_front_pages(pdf: Path, builds=COPY_TO) -> None:
+    """A copy of *pdf* next to the front page of each HTML build in *builds* that exists."""
+    for d in builds:
+        if Path(d).is_dir():
+            shutil.copyfile(pdf, Path(d) / pdf.name)
+
+
 def print_pdf(single: Path, out: Path) -> Path:
     """Print ``single/intro.html`` (the single-page build) to *out*; return *out*."""
     from playwright.sync_api import sync_playwright
@@ -58,23 +89,13 @@ def print_pdf(single: Path, out: Path) -> Path:
     handler = functools.partial(_Quiet, directory=str(single))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    out.parent.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1000, "height": 1400},
-                                    color_scheme="light")
+            page = browser.new_page(viewport=VIEWPORT, color_scheme="light")
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/intro.html",
                       wait_until="load")
-            page.emulate_media(media="print", color_scheme="light")
-            typeset = page.evaluate(_PREPARE)
-            if page.evaluate("document.querySelectorAll('.math').length") and not typeset:
-                raise SystemExit("make pdf: MathJax typeset nothing")
-            page.pdf(path=str(out), format="A4", print_background=True, outline=True,
-                     tagged=True, margin={"top": "16mm", "bottom": "18mm", "left": "14mm",
-                                          "right": "14mm"},
-                     display_header_footer=True, header_template="<div></div>",
-                     footer_template=_FOOTER)
+            print_page(page, out)
             browser.close()
     finally:
         server.shutdown()
@@ -85,15 +106,12 @@ def print_pdf(single: Path, out: Path) -> Path:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--single", type=Path, default=Path("_build/singlehtml"))
-    ap.add_argument("--out", type=Path, default=Path("_build/pdf/normaxes.pdf"))
-    ap.add_argument("--copy-to", type=Path, nargs="*",
-                    default=[Path("_build/html"), Path("_build/singlehtml")],
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--copy-to", type=Path, nargs="*", default=list(COPY_TO),
                     help="HTML builds that get a copy next to their front page")
     args = ap.parse_args(argv)
     pdf = print_pdf(args.single, args.out)
-    for d in args.copy_to:
-        if d.is_dir():
-            shutil.copyfile(pdf, d / pdf.name)
+    copy_next_to_front_pages(pdf, args.copy_to)
     print(f"The PDF: {pdf.resolve()} ({pdf.stat().st_size // 1024} KB)")
 
 
