@@ -245,6 +245,14 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
     negative ``eps`` (its samples use ``-0.5``), which can take the square root of a negative
     number; ``standardize`` refuses it.
 
+    **Memory and speed.** A large contiguous torch tensor whose first axis is not in *over*
+    (Layer, Group, Instance and RMS normalization with the batch axis first), without a mask and
+    without autograd recording, is standardized one slice of its first axis at a time, with the
+    same operations on the same numbers, so the result is bitwise the one of the whole tensor at
+    once (checked with 1 to 8 threads): a call allocates the output and one slice (about 1.15
+    times the input in all, against 2 times without slices), and each slice is reread from the
+    cache. ``make bench`` compares time and memory with PyTorch's kernels.
+
     Empty inputs give an empty result; :func:`~normaxes.moments` of a set without entries is mean 0,
     variance 0, count 0 (PyTorch's ``mean`` would give NaN), so that a batch without real entries
     can leave running statistics unchanged (see :func:`normaxes.running.running_update`).
@@ -275,7 +283,8 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
         denom = np.where(count > 0, var + e, var.dtype.type(1))
     # d (x - mean, or x without centering; 0 at masked entries) is a fresh array unless it is x
     # itself (no centering, no mask, no cast): divide it in place unless it is x or autograd
-    # needs it, so that the output is the only full-size array a call allocates
+    # needs it, so that the output is the only full-size array kept (the squares of d are a
+    # second one while the variance is summed, except in slices, see sum_squares_keep)
     fresh = center or m is not None
     if is_torch(d):
         if not fresh or (d.requires_grad and torch.is_grad_enabled()):
