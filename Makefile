@@ -78,8 +78,9 @@ lint: install
 test-unit: install env-tf
 	MPLBACKEND=Agg $(PY) -m pytest -q tests --ignore=tests/browser
 	@# the ledger again on PyTorch's non-vectorised CPU path: every claim holds there too, with
-	@# the same margin to the edge of what it prints
-	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q tests/test_ledger.py
+	@# the same margin to the edge of what it prints; and standardize in slices gives the bits
+	@# of the whole tensor there too
+	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q tests/test_ledger.py tests/test_core.py -k "ledger or claim or slice"
 
 test-notebooks: install env-tf
 	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q -n 2 --dist loadfile --nbval --nbval-current-env \
