@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normaxes import NORMS, shared_with, standardize, stat_groups
+from normaxes import NORMS, moments, shared_with, standardize, stat_groups
 from normaxes.data import length_mask
 
 TOL = {np.float32: 2e-4, np.float64: 1e-9}
@@ -306,10 +306,10 @@ def whole(monkeypatch):
     """standardize that never slices (the reference for the bits of the sliced one)."""
     import normaxes._arrays as arrays
 
-    def call(*args, **kwargs):
+    def call(*args, _moments=False, **kwargs):
         with monkeypatch.context() as m:
             m.setattr(arrays, "SLICE_MIN", 1 << 62)
-            return standardize(*args, **kwargs)
+            return (moments if _moments else standardize)(*args, **kwargs)
     return call
 
 
@@ -334,6 +334,15 @@ def test_slices_give_the_bits_of_the_whole_array(shape, layout, over, sizes, thr
                 ref = whole(xd, layout, over, center=center, **sizes)
                 assert y.dtype == dtype and y.shape == x.shape
                 assert torch.equal(y, ref), (dtype, center, (y - ref).abs().max())
+        # the sum of squares in slices (sum_squares_keep) serves moments and masked calls
+        g = torch.Generator().manual_seed(threads + 100)
+        mask = torch.rand(shape[:2] + (1,) * (len(shape) - 2), generator=g) < 0.7
+        y = standardize(x, layout, over, mask=mask, **sizes)
+        ref = whole(x, layout, over, mask=mask, **sizes)
+        assert torch.equal(y, ref), (y - ref).abs().max()
+        _, var, _ = moments(x, layout, over, **sizes)
+        _, var_ref, _ = whole(x, layout, over, **sizes, _moments=True)
+        assert torch.equal(var, var_ref)
     finally:
         torch.set_num_threads(before)
 

@@ -270,9 +270,10 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
     """
     spec, axes = _checked(x, layout, over, eps, mask, sizes, center)
     if mask is None:
-        bounds = row_slices(x.reshape(spec.expanded_shape), axes)
+        xe = x.reshape(spec.expanded_shape)
+        bounds = row_slices(xe, axes)
         if bounds is not None:
-            return _standardize_slices(x, spec, axes, eps, center, bounds)
+            return _standardize_slices(xe, spec, axes, eps, center, bounds).reshape(x.shape)
     d, m, _, var, count = _centered(x, spec, axes, mask, center)
     e = scalar(eps, d.dtype)
     if m is None:
@@ -324,22 +325,22 @@ def _checked(x, layout, over, eps, mask, sizes, center):
     return spec, axes
 
 
-def _standardize_slices(x, spec, axes, eps, center, bounds):
-    """:func:`standardize` without a mask, one slice of the first dimension at a time (see
-    :func:`~normaxes._arrays.row_slices`): the same operations on the same numbers as the whole
-    array takes below, so bitwise the same result, while each slice is still in the cache; the
-    output and a buffer of one slice are all a call allocates."""
-    acc = acc_dtype(x)
-    xe = x.reshape(spec.expanded_shape)
+def _standardize_slices(xe, spec, axes, eps, center, bounds):
+    """:func:`standardize` without a mask of *xe* (x in the expanded layout), one slice of the
+    first dimension at a time (see :func:`~normaxes._arrays.row_slices`): the same operations on
+    the same numbers as the whole array takes below, so bitwise the same result, while each slice
+    is still in the cache; the output and a buffer of one slice are all a call allocates."""
+    acc = acc_dtype(xe)
     count = prod(spec.expanded_shape[a] for a in axes)
     e = scalar(eps, acc)
     out = torch.empty_like(xe)
     squares = slice_buffer(xe, bounds, acc)
-    # with a float16 or bfloat16 x, each slice is standardized in float32 and then rounded
-    work = out if acc == x.dtype else slice_buffer(xe, bounds, acc)
+    # with a float16 or bfloat16 x, each slice is standardized in float32, then rounded into out
+    scratch = None if acc == xe.dtype else slice_buffer(xe, bounds, acc)
     for lo, hi in bounds:
         n = hi - lo
-        xs, ys = to_dtype(xe[lo:hi], acc), work[lo:hi] if work is out else work[:n]
+        xs = to_dtype(xe[lo:hi], acc)
+        ys = out[lo:hi] if scratch is None else scratch[:n]
         if center:
             mean = sum_keep(xs, axes) / count
             d = torch.sub(xs, mean, out=ys)
@@ -347,9 +348,9 @@ def _standardize_slices(x, spec, axes, eps, center, bounds):
             d = xs
         var = sum_keep(torch.mul(d, d, out=squares[:n]), axes) / count
         torch.div(d, torch.sqrt(var + e), out=ys)
-        if work is not out:
+        if scratch is not None:
             out[lo:hi] = ys
-    return out.reshape(x.shape)
+    return out
 
 
 def _centered(x, spec, axes, mask, center):
