@@ -47,6 +47,7 @@ KERNELS = {
 CONTEXT = {
     "image BN [32,64,56,56] over N H W": ((32, 64, 56, 56), "N C H W", "N H W", {}, "batch_norm"),
 }
+ALL_KERNELS = {**KERNELS, **CONTEXT}
 MASKED_SHAPE = (32, 512, 256)
 GOALS = {"time": 1.5, "memory": 1.5, "masked": 1.3, "nbval": 1.3, "page_mb": 1.5}
 
@@ -72,7 +73,7 @@ def kernel_fns(case):
 
     from normaxes import standardize
 
-    shape, layout, over, sizes, native = {**KERNELS, **CONTEXT}[case]
+    shape, layout, over, sizes, native = ALL_KERNELS[case]
     ours = lambda x: standardize(x, layout, over, eps=1e-5, **sizes)  # noqa: E731
     if native == "layer_norm1":
         ref = lambda x: F.layer_norm(x, shape[-1:], eps=1e-5)  # noqa: E731
@@ -126,7 +127,7 @@ def _fns(case):
 
 
 def _shape(case):
-    return MASKED_SHAPE if case == "masked" else {**KERNELS, **CONTEXT}[case][0]
+    return MASKED_SHAPE if case == "masked" else ALL_KERNELS[case][0]
 
 
 def time_pair(case, repeat):
