@@ -96,6 +96,18 @@ def _mathjax_config(app, config):
     config.mathjax3_config = mj
 
 
+def _rewrite_pages(out: Path, rewrite, skip=()) -> None:
+    """Apply *rewrite* (HTML text -> HTML text) to every page of the build in *out* (not the
+    files of ``_static``, nor the page names in *skip*); write back only the pages it changes."""
+    for page in Path(out).rglob("*.html"):
+        if "_static" in page.parts or page.name in skip:
+            continue
+        html = page.read_text(encoding="utf-8")
+        new = rewrite(html)
+        if new != html:
+            page.write_text(new, encoding="utf-8")
+
+
 _MATH = re.compile(r'<(?:span|div) class="math[^"]*"[^>]*>(.*?)</(?:span|div)>', re.S)
 _MATHJAX_INLINE = re.compile(r"(<script>window\.MathJax = )(\{.*?\})(</script>)")
 
@@ -123,21 +135,18 @@ def _ams_only_where_needed(app, exception):
     src = mathjax_dir() / "input"
     base_js = (src / "tex-base.js").read_text(encoding="utf-8")
     ams_js = (src / "tex" / "extensions" / "ams.js").read_text(encoding="utf-8")
-    for page in Path(app.outdir).rglob("*.html"):
-        if "_static" in page.parts:
-            continue
-        html = page.read_text(encoding="utf-8")
+
+    def without_ams(html):
         m = _MATHJAX_INLINE.search(html)
-        if not m:
-            continue
-        tex = "\n".join(unescape(t) for t in _MATH.findall(html))
-        if needs_ams(tex, base_js, ams_js):
-            continue
+        if not m or needs_ams("\n".join(unescape(t) for t in _MATH.findall(html)), base_js,
+                              ams_js):
+            return html
         mj = json.loads(m.group(2))
         mj["loader"]["load"] = [c for c in mj["loader"]["load"] if c != "[tex]/ams"]
         mj["tex"]["packages"] = [p for p in mj["tex"]["packages"] if p != "ams"]
-        html = html[:m.start(2)] + json.dumps(mj) + html[m.end(2):]
-        page.write_text(html, encoding="utf-8")
+        return html[:m.start(2)] + json.dumps(mj) + html[m.end(2):]
+
+    _rewrite_pages(app.outdir, without_ams)
 
 
 def _class_sets(body: str) -> list[set[str]]:
@@ -187,13 +196,7 @@ def _no_icon_script(app, exception):
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
-    for page in out.rglob("*.html"):
-        if "_static" in page.parts:
-            continue
-        html = page.read_text(encoding="utf-8")
-        new = _ICON_SCRIPT.sub("", html)
-        if new != html:
-            page.write_text(new, encoding="utf-8")
+    _rewrite_pages(out, lambda html: _ICON_SCRIPT.sub("", html))
     for leftover in (out / "_static" / "scripts").glob("fontawesome.js*"):
         leftover.unlink()
 
@@ -215,13 +218,7 @@ def _search_only_where_searched(app, exception):
         return
     if (app.config.html_theme_options or {}).get("search_as_you_type"):
         return
-    for page in Path(app.outdir).rglob("*.html"):
-        if "_static" in page.parts or page.name == "search.html":
-            continue
-        html = page.read_text(encoding="utf-8")
-        new = _SEARCH_SCRIPTS.sub("", html)
-        if new != html:
-            page.write_text(new, encoding="utf-8")
+    _rewrite_pages(app.outdir, lambda html: _SEARCH_SCRIPTS.sub("", html), skip={"search.html"})
 
 
 def _slim_assets(app, exception):
@@ -305,13 +302,7 @@ def _plain_code_tokens(app, exception):
     if text.startswith(MARK):  # pruned by an earlier build: read the stylesheet as Sphinx wrote it
         text = css.with_name(css.name + ".orig").read_text(encoding="utf-8")
     plain = plain_token_classes(text)
-    for page in out.rglob("*.html"):
-        if "_static" in page.parts:
-            continue
-        html = page.read_text(encoding="utf-8")
-        new = unwrap_plain_tokens(html, plain)
-        if new != html:
-            page.write_text(new, encoding="utf-8")
+    _rewrite_pages(out, lambda html: unwrap_plain_tokens(html, plain))
 
 
 _THEBE = re.compile(
@@ -329,15 +320,8 @@ def _no_thebe_without_button(app, exception):
         return
     if ((app.config.html_theme_options or {}).get("launch_buttons") or {}).get("thebe"):
         return
-    for page in Path(app.outdir).rglob("*.html"):
-        if "_static" in page.parts:
-            continue
-        html = page.read_text(encoding="utf-8")
-        if "thebe-launch-button" in html:
-            continue
-        new = _THEBE.sub("", html)
-        if new != html:
-            page.write_text(new, encoding="utf-8")
+    _rewrite_pages(app.outdir,
+                   lambda html: html if "thebe-launch-button" in html else _THEBE.sub("", html))
 
 
 _NO_SEARCH = (
