@@ -235,8 +235,10 @@ def open_jobs(jobs, *, tabs: int = 3) -> dict:
 
     def start():
         context, url, measure, each = todo.popleft()
-        page = free[context].pop() if free.get(context) else context.new_page()
-        if page not in made:
+        if free.get(context):
+            page = free[context].pop()
+        else:
+            page = context.new_page()
             made.append(page)
         flight.append((context, url, each, page, Opening(page, url, measure=measure)))
 
