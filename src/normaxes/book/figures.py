@@ -277,26 +277,37 @@ def _register_png_formatter() -> None:
 _register_png_formatter()
 
 
+def cube_facts(layout: str, over, shape, *, batch: str, channel: str, index=None, mask=None,
+               **sizes):
+    """What a cube figure of *layout* shows, as numbers: ``(counts, rows, cols, shaded, flat)``.
+
+    *counts* are the sizes of the statistics sets (from :func:`~normaxes.stat_groups`); *rows*
+    and *cols* the batch and channel indices that the shaded set (that of *index*, from
+    :func:`cube_view`, the function the figures draw) touches; *shaded* how many of the *flat*
+    flattened positions it covers. Each digest below prints them in its own words."""
+    counts = np.bincount(stat_groups(layout, over, shape, **sizes).ravel())
+    shared, _ = cube_view(layout, over, shape, batch=batch, channel=channel, index=index,
+                          mask=mask, **sizes)
+    rows, cols = np.flatnonzero(shared.any(axis=(1, 2))), np.flatnonzero(shared.any(axis=(0, 2)))
+    return counts, rows, cols, int(shared.any(axis=(0, 1)).sum()), shared.shape[2]
+
+
 def cubes_digest(panels: list[dict]) -> str:
-    """What the cubes of *panels* show, as text, one line per panel: the number of statistics
-    sets and their size m (from :func:`~normaxes.stat_groups`), and the shaded cells (the set of
-    the first entry, from :func:`~normaxes.book.figures.cube_view`, the function the figure
-    draws): the batch rows and channel columns it touches and how many flattened positions.
-    Printed beside the figure, so that nbval compares what the picture shows."""
+    """What the cubes of *panels* show, as text, one line per panel (:func:`cube_facts`): the
+    number of statistics sets and their size m, and the batch rows, channel columns and
+    flattened positions of the shaded set. Printed beside the figure, so that nbval compares
+    what the picture shows."""
     lines = []
     for p in panels:
         sizes = {k: v for k, v in p.items() if k not in (
             "layout", "over", "shape", "batch", "channel", "title", "index", "mask")}
-        counts = np.bincount(stat_groups(p["layout"], p["over"], p["shape"], **sizes).ravel())
-        shared, _ = cube_view(p["layout"], p["over"], p["shape"], batch=p["batch"],
-                              channel=p["channel"], **sizes)
-        rows = _span(np.flatnonzero(shared.any(axis=(1, 2))))
-        cols = _span(np.flatnonzero(shared.any(axis=(0, 2))))
+        counts, rows, cols, shaded, flat = cube_facts(
+            p["layout"], p["over"], p["shape"], batch=p["batch"], channel=p["channel"], **sizes)
         size = "" if (counts == counts[0]).all() else " (unequal)"
         groups = " ".join(f"{k}={v}" for k, v in sizes.items())
         lines.append(f"{p['layout']:<12}{groups:<5}over {p['over']}: {len(counts)} sets of "
-                     f"{counts[0]}{size}, shaded {p['batch']} {rows}, {p['channel']} {cols}, "
-                     f"{int(shared.any(axis=(0, 1)).sum())} of {shared.shape[2]} positions")
+                     f"{counts[0]}{size}, shaded {p['batch']} {_span(rows)}, {p['channel']} "
+                     f"{_span(cols)}, {shaded} of {flat} positions")
     return "\n".join(lines)
 
 
@@ -309,27 +320,21 @@ def _span(indices) -> str:
 def panels_digest(panels) -> str:
     """What :func:`draw_cubes` draws for *panels*, as text: one line per panel.
 
-    For each panel (the dicts given to :func:`draw_cubes`, with ``over`` and ``shape``): the
-    statistics sets of the layout (how many, of what size m, from :func:`~normaxes.stat_groups`)
-    and the shaded cubes, the batch rows and channel columns the shaded set touches and how many
-    of the flattened positions. Printed beside a figure, so that nbval compares what it shows.
+    For each panel (the dicts given to :func:`draw_cubes`, with ``over`` and ``shape``), from
+    :func:`cube_facts`: the statistics sets of the layout (how many, of what size m) and the
+    shaded cubes, the batch rows and channel columns the shaded set touches and how many of the
+    flattened positions. Printed beside a figure, so that nbval compares what it shows.
     """
-    from ..core import stat_groups
-
     lines = []
     for p in panels:
         p = dict(p)
         layout, over, shape = p.pop("layout"), p.pop("over"), p.pop("shape")
         batch, channel = p.pop("batch"), p.pop("channel")
         title = " ".join(str(p.pop("title", "")).split())
-        sizes = {k: v for k, v in p.items() if k not in ("index", "mask")}
-        counts = np.bincount(stat_groups(layout, over, shape, **sizes).ravel())
-        shared, _ = cube_view(layout, over, shape, batch=batch, channel=channel,
-                              index=p.get("index"), mask=p.get("mask"), **sizes)
-        rows = np.flatnonzero(shared.any(axis=(1, 2)))
-        cols = np.flatnonzero(shared.any(axis=(0, 2)))
+        index, mask = p.pop("index", None), p.pop("mask", None)
+        counts, rows, cols, shaded, flat = cube_facts(layout, over, shape, batch=batch,
+                                                      channel=channel, index=index, mask=mask, **p)
         size = f"m = {counts[0]}" if (counts == counts[0]).all() else f"m = {sorted(set(counts))}"
         lines.append(f"{title}: {len(counts)} sets of {size}; shaded {batch} {rows.tolist()}, "
-                     f"{channel} {cols.tolist()}, {int(shared.any(axis=(0, 1)).sum())} of "
-                     f"{shared.shape[2]} positions")
+                     f"{channel} {cols.tolist()}, {shaded} of {flat} positions")
     return "\n".join(lines)

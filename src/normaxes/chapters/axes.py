@@ -144,27 +144,23 @@ def exact_sets(x, layout: str, over: str, **sizes) -> str:
 def sets_digest(layout: str, shape, G: int = 2) -> str:
     """What the cube figure of :func:`~normaxes.book.figures.draw_norms` shows, as text.
 
-    For each norm on *layout*: how many statistics sets an array of *shape* has and their size m
-    (from :func:`~normaxes.stat_groups`), and which cubes of the figure are shaded (the set of the
-    first entry, from :func:`~normaxes.book.figures.cube_view`, the function the figure draws):
-    the batch rows and channel columns it touches and how many of the flattened positions.
+    For each norm on *layout*, from :func:`~normaxes.book.figures.cube_facts`: how many
+    statistics sets an array of *shape* has and their size m, and which cubes of the figure are
+    shaded (the set of the first entry): the batch rows and channel columns it touches and how
+    many of the flattened positions.
     Printed beside the figure, so that nbval compares what the picture shows.
     """
-    from ..book.figures import CUBE_AXES, cube_view
-    from ..core import stat_groups
+    from ..book.figures import CUBE_AXES, cube_facts
 
     batch, channel = CUBE_AXES[layout]
     lines = []
     for short, spec in NORMS[layout].items():
         sizes = {spec.group_axis: G} if spec.group_axis else {}
-        counts = np.bincount(stat_groups(spec.layout, spec.over, shape, **sizes).ravel())
+        counts, rows, cols, shaded, flat = cube_facts(spec.layout, spec.over, shape, batch=batch,
+                                                      channel=channel, **sizes)
         if not (counts == counts[0]).all():
             raise AssertionError(f"{spec.name}: statistics sets of unequal size {counts}")
-        shared, _ = cube_view(spec.layout, spec.over, shape, batch=batch, channel=channel,
-                              **sizes)
-        rows = np.flatnonzero(shared.any(axis=(1, 2)))
-        cols = np.flatnonzero(shared.any(axis=(0, 2)))
         lines.append(f"{spec.name:<14} over {spec.over:<6} {len(counts):>4} sets of m = "
                      f"{counts[0]:<4} shaded: {batch} {rows.tolist()}, {channel} {cols.tolist()}, "
-                     f"{int(shared.any(axis=(0, 1)).sum())} of {shared.shape[2]} positions")
+                     f"{shaded} of {flat} positions")
     return "\n".join(lines)
