@@ -138,8 +138,9 @@ _REFRESH = re.compile(r'<meta http-equiv="Refresh" content="0; url=([^"]+)"', re
 class Opening:
     """One page being opened: listeners attached, navigation started (see :func:`open_pages`)."""
 
-    def __init__(self, page, url: str, *, measure: bool = False):
+    def __init__(self, page, url: str, *, measure: bool = False, label: str | None = None):
         self.page, self.url, self.errors = page, url, []
+        self.label = label or url  # its entry in TIMINGS
         self.origin = "{0.scheme}://{0.netloc}/".format(urlparse(url))
         self.sizes: dict[str, int] = {}
         self.urls: dict[str, str] = {}
@@ -197,7 +198,7 @@ class Opening:
             page.remove_listener("requestfailed", self._failed)
             if self.cdp is not None:
                 self.cdp.detach()
-        TIMINGS.append((url, time.monotonic() - self.t0))
+        TIMINGS.append((self.label, time.monotonic() - self.t0))
         return facts, self.errors
 
 
