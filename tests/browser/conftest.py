@@ -1,8 +1,8 @@
 """What the browser tests share: one Chromium, one server of the book, one survey of its pages.
 
 The survey opens every page once at 1280 px (cold cache, so its bytes are what a first visit
-fetches), once at 390 px and every chapter once in dark mode, a few tabs at a time, and takes
-the screenshots as it goes; the per-page tests then check what it read. Every open waits for
+fetches), a few tabs at a time, reads it, then reads it again in dark mode (chapters) and at
+390 px, and takes the screenshots as it goes; the per-page tests then check what it read. Every open waits for
 the page's load and MathJax's promise, never for a fixed time or for network idle. At the end of
 the session the time spent on page opens is written to _build/screenshots/timings.txt.
 """
@@ -28,6 +28,7 @@ from bookcheck import (
     open_jobs,
     pages,
     prefetch_pdf,
+    reshow,
     serve,
     toc_files,
 )
@@ -114,13 +115,6 @@ def phone_context(browser):
     context.close()
 
 
-@pytest.fixture(scope="session")
-def dark_context(browser):
-    context = browser.new_context(viewport=WIDE, color_scheme="dark")
-    yield context
-    context.close()
-
-
 @pytest.fixture
 def page(wide_context):
     p = wide_context.new_page()
@@ -149,11 +143,16 @@ def single_site():
 
 
 @pytest.fixture(scope="session")
-def survey(browser, wide_context, phone_context, dark_context, site, single_site, shots_dir):
+def survey(browser, wide_context, site, single_site, shots_dir):
     """{"wide"|"phone"|"dark": {page name: (facts, errors)}, "single": (facts, errors, text)}.
 
-    Every page is opened once per mode. The single-page book is opened once, alongside: its
-    facts and article text are read, then that same page is printed to the PDF
+    Every page is opened once, at 1280 px with the cache off (its bytes are what a first visit
+    fetches), and checked; then that same page is shown in the theme's dark mode (chapters only)
+    and at 390 px (bookcheck.reshow: the window resized, the colour scheme switched, nothing
+    fetched or typeset again), and its facts are read again in each mode. A page read so has the
+    facts of a page opened in that mode (compared on every page when this was introduced, and by
+    test_reshown_page_reads_as_a_fresh_open on every run). The single-page book is opened once,
+    alongside: its facts and article text are read, then that same page is printed to the PDF
     (normaxes.book.pdf.print_page, as `make pdf` prints it), copied next to both front pages,
     and the PDF's pages render in their own processes while the tests go on.
     """
@@ -166,35 +165,30 @@ def survey(browser, wide_context, phone_context, dark_context, site, single_site
     names = pages(HTML) if HTML.is_dir() else []
     docs = toc_files()
     chapters = {f"{d}.html" for d in docs}
+    out = {"wide": {}, "phone": {}, "dark": {}}
 
-    def wide_shot(page, url, facts):
+    def other_modes(page, url, facts):
         name = url[len(site):]
         if name in chapters:
             page.screenshot(path=str(shot_name(name, "light")))
-
-    def phone_shot(page, url, facts):
-        name = url[len(site):]
+            # dark first: the same window, so nothing moves (the sidebar keeps its scroll)
+            dark = out["dark"][name] = reshow(page, color_scheme="dark")
+            dark[0]["theme"] = page.evaluate("document.documentElement.dataset.theme")
+            page.screenshot(path=str(shot_name(name, "dark")))
+            fig = page.query_selector("article img[src*='_images/']")
+            if fig is not None:
+                fig.scroll_into_view_if_needed()
+                page.screenshot(path=str(shot_name(name, "dark_figure")))
+            page.evaluate("window.scrollTo(0, 0)")  # where a page opens
+        out["phone"][name] = reshow(page, viewport=PHONE, color_scheme="light")
         if name in {f"{d}.html" for d in docs[:3]}:
             page.screenshot(path=str(shot_name(name, "phone")))
+        page.set_viewport_size(WIDE)  # the tab opens the next page at 1280 px
 
-    def dark_shot(page, url, facts):
-        name = url[len(site):]
-        facts["theme"] = page.evaluate("document.documentElement.dataset.theme")
-        page.screenshot(path=str(shot_name(name, "dark")))
-        fig = page.query_selector("article img[src*='_images/']")
-        if fig is not None:
-            fig.scroll_into_view_if_needed()
-            page.screenshot(path=str(shot_name(name, "dark_figure")))
-
-    # one queue of page opens for the three modes: TABS pages in flight until the last one
-    jobs = ([(wide_context, site + n, True, wide_shot) for n in names]
-            + [(phone_context, site + n, False, phone_shot) for n in names]
-            + [(dark_context, f"{site}{d}.html", False, dark_shot) for d in docs])
-    got = open_jobs(jobs, tabs=TABS)
-    modes = {id(wide_context): "wide", id(phone_context): "phone", id(dark_context): "dark"}
-    out = {"wide": {}, "phone": {}, "dark": {}}
-    for (context, url), v in got.items():
-        out[modes[id(context)]][url[len(site):]] = v
+    # TABS pages in flight until the last one; each, once read, is shown in the other modes
+    got = open_jobs([(wide_context, site + n, True, other_modes) for n in names], tabs=TABS)
+    for (_, url), v in got.items():
+        out["wide"][url[len(site):]] = v
     try:
         facts, errors = single.finish()
         text = single.page.evaluate("() => document.querySelector('article').innerText")

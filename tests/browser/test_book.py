@@ -26,13 +26,15 @@ from bookcheck import (
     check_pdf,
     contact_sheet,
     explorer_problems,
+    open_jobs,
     open_page,
     pages,
+    reshow,
     search_finds_all,
     serve,
     toc_files,
 )
-from conftest import TABS, shot_name
+from conftest import PHONE, TABS, WIDE, shot_name
 
 PAGES = pages(HTML) if HTML.is_dir() else []
 
@@ -67,6 +69,35 @@ def test_dark_mode_screenshots(survey):
         facts, _ = survey["dark"][f"{doc}.html"]
         assert facts["theme"] == "dark", doc
         assert shot_name(doc, "dark").is_file(), doc
+
+
+# pages where a window resized after the load could differ most from one opened at that size:
+# the most math (chapter 1), and wide tables with the sidebar scrolled to a late entry
+RESHOWN = ("chapters/01_axes_and_layouts.html", "chapters/notation.html")
+
+
+def test_reshown_page_reads_as_a_fresh_open(survey, browser, site):
+    """The survey reads the phone and dark modes from the page it opened at 1280 px
+    (bookcheck.reshow); opened afresh in each mode, a page gives the same facts."""
+    phone = browser.new_context(viewport=PHONE, device_scale_factor=1)
+    dark = browser.new_context(viewport=WIDE, color_scheme="dark")
+    theme = "document.documentElement.dataset.theme"
+    try:
+        got = open_jobs([(c, site + n, False, (lambda p, u, f: f.__setitem__(
+            "theme", p.evaluate(theme))) if c is dark else None)
+            for n in RESHOWN for c in (phone, dark)], tabs=TABS)
+    finally:
+        phone.close()
+        dark.close()
+    for name in RESHOWN:
+        for mode, context in (("phone", phone), ("dark", dark)):
+            fresh, reshown = got[(context, site + name)], survey[mode][name]
+            if mode == "phone":
+                assert "theme" not in reshown[0]
+            differ = sorted(k for k in fresh[0].keys() | reshown[0].keys()
+                            if fresh[0].get(k) != reshown[0].get(k))
+            assert not differ, f"{name} ({mode}): reshown, the facts {differ} differ from a fresh open"
+            assert fresh[1] == reshown[1], f"{name} ({mode}): errors {fresh[1]} vs {reshown[1]}"
 
 
 def test_pages_with_math_are_typeset(survey):
@@ -208,6 +239,10 @@ def test_each_kind_of_fault_is_caught(page, phone, tmp_path):
         problems += check_layout(doc, facts, tmp_path, base, wide=True)
         facts, _ = open_page(phone, f"{base}{doc}.html")
         problems += check_layout(doc, facts, tmp_path, base, wide=False)
+        # the survey reads the phone mode from the page opened wide: it sees the same fault
+        reshown, _ = reshow(page, viewport=PHONE)
+        assert check_layout(doc, reshown, tmp_path, base, wide=False) == check_layout(
+            doc, facts, tmp_path, base, wide=False)
     text = "\n".join(problems)
     for expected in ("display equation overflows its box", "table overflows its box",
                      "is shown 200 px wide, so its smallest text is",
