@@ -142,26 +142,86 @@ def single_site():
         yield base
 
 
+def _single_page(base: str) -> tuple[dict, list[str], str]:
+    """The single-page book at *base*: opened, read, printed to the PDF, which then renders.
+
+    Runs in a thread of its own with its own Chromium (Playwright's sync API is bound to the
+    thread that starts it), so that the 471-page print, the longest single step of the test,
+    proceeds while the survey and the other tests use the session's browser. Its facts and
+    article text are read, then that same page is printed (normaxes.book.pdf.print_page, as
+    `make pdf` prints it), copied next to both front pages, and the PDF's pages render in their
+    own processes (bookcheck.prefetch_pdf).
+    """
+    from playwright.sync_api import sync_playwright
+
+    from normaxes.book.pdf import VIEWPORT, copy_next_to_front_pages, print_page
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = b.new_page(viewport=VIEWPORT, color_scheme="light")
+            # it loads alongside the survey: its time says nothing about the page
+            single = Opening(page, f"{base}intro.html",
+                             label=f"{base}intro.html (single page, alongside the survey)")
+            facts, errors = single.finish()
+            text = page.evaluate("() => document.querySelector('article').innerText")
+            print_page(page, PDF)
+            copy_next_to_front_pages(PDF, (HTML, SINGLE))
+        finally:
+            b.close()
+    prefetch_pdf(PDF)
+    return facts, errors, text
+
+
+@pytest.fixture(scope="session", autouse=True)
+def head_start(request):
+    """What the selected tests need that takes long and needs no test's browser, started at once.
+
+    {"single": Future of _single_page} when a selected test uses single_page, and Chromium and
+    the single-page build are there (if not, single_page's fixtures say what is missing).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    used = {name for item in request.session.items for name in item.fixturenames}
+    jobs, pool = {}, ThreadPoolExecutor(max_workers=1)
+    if ("single_page" in used and chromium_path() is not None
+            and (SINGLE / "intro.html").is_file()):
+        jobs["single"] = pool.submit(_single_page, request.getfixturevalue("single_site"))
+    try:
+        yield jobs
+    finally:
+        pool.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
-def survey(browser, wide_context, site, single_site, shots_dir):
-    """{"wide"|"phone"|"dark": {page name: (facts, errors)}, "single": (facts, errors, text)}.
+def single_page(browser, single_site, head_start):
+    """(facts, errors, article text) of the single-page book, once it is printed to the PDF.
+
+    _single_page has been at it since the session started (head_start); the tests that use
+    this run last (pytest_collection_modifyitems), so that the print overlaps the others.
+    """
+    if "single" not in head_start:
+        return _single_page(single_site)
+    return head_start["single"].result()
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that wait for the PDF last: the 471-page print proceeds while the others run."""
+    items.sort(key=lambda item: "single_page" in item.fixturenames)
+
+
+@pytest.fixture(scope="session")
+def survey(browser, wide_context, site, shots_dir):
+    """{"wide"|"phone"|"dark": {page name: (facts, errors)}}.
 
     Every page is opened once, at 1280 px with the cache off (its bytes are what a first visit
     fetches), and checked; then that same page is shown in the theme's dark mode (chapters only)
     and at 390 px (bookcheck.reshow: the window resized, the colour scheme switched, nothing
     fetched or typeset again), and its facts are read again in each mode. A page read so has the
     facts of a page opened in that mode (compared on every page when this was introduced, and by
-    test_reshown_page_reads_as_a_fresh_open on every run). The single-page book is opened once,
-    alongside: its facts and article text are read, then that same page is printed to the PDF
-    (normaxes.book.pdf.print_page, as `make pdf` prints it), copied next to both front pages,
-    and the PDF's pages render in their own processes while the tests go on.
+    test_reshown_page_reads_as_a_fresh_open on every run). The single-page book is read and
+    printed to the PDF alongside, in the background (single_page).
     """
-    from normaxes.book.pdf import VIEWPORT, copy_next_to_front_pages, print_page
-
-    single_context = browser.new_context(viewport=VIEWPORT, color_scheme="light")
-    # it loads alongside the whole survey: its time says nothing about the page
-    single = Opening(single_context.new_page(), f"{single_site}intro.html",
-                     label=f"{single_site}intro.html (single page, alongside the survey)")
     names = pages(HTML) if HTML.is_dir() else []
     docs = toc_files()
     chapters = {f"{d}.html" for d in docs}
@@ -189,15 +249,6 @@ def survey(browser, wide_context, site, single_site, shots_dir):
     got = open_jobs([(wide_context, site + n, True, other_modes) for n in names], tabs=TABS)
     for (_, url), v in got.items():
         out["wide"][url[len(site):]] = v
-    try:
-        facts, errors = single.finish()
-        text = single.page.evaluate("() => document.querySelector('article').innerText")
-        print_page(single.page, PDF)
-        copy_next_to_front_pages(PDF, (HTML, SINGLE))
-    finally:
-        single_context.close()
-    out["single"] = (facts, errors, text)
-    prefetch_pdf(PDF)
     return out
 
 

@@ -2,12 +2,13 @@
 
 Needs the built book (`make build-strict`: both builders) and Debian's `chromium` and
 `pdftoppm`; `make test-browser` runs it, and `make test` runs it whenever Chromium is
-installed. Every page is opened once at 1280 px and once at 390 px (a phone), every chapter
-once in dark mode, by the survey of conftest.py (one browser, a few tabs in flight at a time);
-the per-page tests check what it read. The survey also opens the single-page book once, reads
-it and prints the PDF from that page (as `make pdf` does). Screenshots of the first screen of each page in both modes
-and on the phone, and of the PDF's pages, go to _build/screenshots/ with a contact sheet of
-them. The faults broken on purpose are injected into the smallest chapter page with figures.
+installed. Every page is opened once at 1280 px and read again at 390 px (a phone) and, for
+every chapter, in dark mode, by the survey of conftest.py (one browser, a few tabs in flight at
+a time); the per-page tests check what it read. The single-page book is opened once in the
+background (its own browser, from the session's start), read, and the PDF printed from that
+page (as `make pdf` does); the tests that wait for it run last. Screenshots of the first
+screen of each page in both modes and on the phone, and of the PDF's pages, go to
+_build/screenshots/ with a contact sheet of them. The faults broken on purpose are injected into the smallest chapter page with figures.
 """
 
 import functools
@@ -115,7 +116,7 @@ def test_axis_explorer_draws_what_stat_groups_says(page, site):
     page.screenshot(path=str(SHOTS / "intro_explorer.png"), full_page=False)
 
 
-def test_pdf_of_the_book(survey, shots_dir):
+def test_pdf_of_the_book(single_page, shots_dir):
     """The PDF exists, starts a page with each chapter's heading, and its pages render."""
     titles = [_h1(HTML / f"{doc}.html") for doc in toc_files()]
     problems, rendered = check_pdf(PDF, titles, shots_dir)
@@ -147,8 +148,9 @@ def test_search_finds_each_chapter(wide_context, site):
             f"search for {word!r} did not find {doc}"
 
 
-def test_contact_sheet(survey):
-    """One sheet of every screenshot: light, dark, phone, the explorer and the PDF's pages."""
+def test_contact_sheet(survey, single_page):
+    """One sheet of every screenshot: light, dark, phone, the explorer and the PDF's pages
+    (test_pdf_of_the_book renders them: it runs before, as both wait for the PDF)."""
     order = {"light": 0, "dark": 1, "dark_figure": 2, "phone": 3}
     shots = []
     for doc in toc_files():
@@ -288,7 +290,7 @@ def test_explorer_faults_are_caught(page, tmp_path, old, new, expected):
     assert any(expected in p for p in problems), "\n".join(problems) or "no problem reported"
 
 
-def test_pdf_faults_are_caught(survey, tmp_path):
+def test_pdf_faults_are_caught(single_page, tmp_path):
     titles = [_h1(HTML / f"{doc}.html") for doc in toc_files()]
     problems, _ = check_pdf(tmp_path / "none.pdf", titles, tmp_path)
     assert problems and "no PDF of the book" in problems[0]
@@ -306,9 +308,9 @@ def _h1(path):
     return h1.get_text(" ", strip=True).rstrip("#").strip()
 
 
-def test_single_page_version_holds_every_chapter(survey, single_site):
-    """The single-page book (the survey opened it once, and printed the PDF from that page)."""
-    facts, errors, text = survey["single"]
+def test_single_page_version_holds_every_chapter(single_page, single_site):
+    """The single-page book (opened once, and the PDF printed from that page)."""
+    facts, errors, text = single_page
     problems = check_facts("singlehtml", facts, errors)
     problems += LinkChecker(SINGLE, single_site).problems("singlehtml", facts["links"])
     assert not problems, "\n".join(problems)
