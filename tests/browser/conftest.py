@@ -9,6 +9,7 @@ the session the time spent on page opens is written to _build/screenshots/timing
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -279,3 +280,9 @@ def pytest_terminal_summary(terminalreporter):
     if SHOTS.is_dir():
         (SHOTS / "timings.txt").write_text(
             "\n".join(lines + [f"{t:.3f}\t{u}" for u, t in TIMINGS]) + "\n")
+        # the same figures for bench/bench.py (`make bench --only browser`)
+        (SHOTS / "summary.json").write_text(json.dumps({
+            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "opens": len(TIMINGS),
+            "orphans_counted": _SUBREAPER, "cores": os.cpu_count(),
+            "load": round(os.getloadavg()[0], 2),
+            "failed": terminalreporter.stats.get("failed", []) != []}) + "\n")
