@@ -179,7 +179,8 @@ def head_start(request):
     """What the selected tests need that takes long and needs no test's browser, started at once.
 
     {"single": Future of _single_page} when a selected test uses single_page, and Chromium and
-    the single-page build are there (if not, single_page's fixtures say what is missing).
+    the single-page build are there (if not, single_page's fixtures say what is missing);
+    {"lab": (its directory, test_lab.start_lab's server)} when one uses test_lab's lab.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -188,10 +189,19 @@ def head_start(request):
     if ("single_page" in used and chromium_path() is not None
             and (SINGLE / "intro.html").is_file()):
         jobs["single"] = pool.submit(_single_page, request.getfixturevalue("single_site"))
+    if "lab" in used:  # JupyterLab boots while the survey runs; test_lab waits for it
+        from test_lab import lab_root, start_lab
+
+        tmp = request.getfixturevalue("tmp_path_factory").mktemp("lab")
+        jobs["lab"] = (tmp, start_lab(lab_root(tmp), tmp))
     try:
         yield jobs
     finally:
         pool.shutdown(wait=True)
+        if "lab" in jobs:  # shut down already, unless test_lab never ran
+            from test_lab import _shut_down
+
+            _shut_down(jobs["lab"][1][2], *jobs["lab"][1][:2])
 
 
 @pytest.fixture(scope="session")

@@ -54,9 +54,12 @@ def _get(url: str, timeout: float = 5.0):
         return json.loads(r.read().decode())
 
 
-@contextmanager
-def lab_server(root: Path, home: Path):
-    """JupyterLab of this .venv serving *root*; yields (base URL, token, process)."""
+def start_lab(root: Path, home: Path) -> tuple[str, str, subprocess.Popen]:
+    """Start JupyterLab of this .venv serving *root*; (base URL, token, process) at once.
+
+    It answers only a few seconds later (wait_for_lab); conftest.head_start starts it when the
+    session starts, so that it boots while the survey runs.
+    """
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ,
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
@@ -68,30 +71,53 @@ def lab_server(root: Path, home: Path):
     tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
     (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen(
-        [str(JUPYTER), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly"] + (["--allow-root"] if os.geteuid() == 0 else []),
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/"
+    with open(home / "server.log", "w") as log:  # the server holds its own copy of the file
+        proc = subprocess.Popen(
+            [str(JUPYTER), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+             "--LabApp.news_url=None",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             "--LabApp.extension_manager=readonly"]
+            + (["--allow-root"] if os.geteuid() == 0 else []),
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    return f"http://127.0.0.1:{port}/", token, proc
+
+
+def wait_for_lab(base: str, token: str, proc, home: Path) -> None:
+    """Until the server started by start_lab answers (at most 120 s)."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, ("JupyterLab exited at start:\n"
+                                     + (home / "server.log").read_text()[-3000:])
+        try:
+            _get(f"{base}api/status?token={token}")
+            return
+        except (URLError, ConnectionError, OSError):
+            assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
+            time.sleep(0.1)
+
+
+def lab_root(tmp: Path) -> Path:
+    """A root for the server under *tmp* holding a copy of the chapter (never the repository)."""
+    root = tmp / "root"
+    (root / "chapters").mkdir(parents=True)
+    shutil.copy(ROOT / CHAPTER, root / CHAPTER)
+    return root
+
+
+@contextmanager
+def lab_server(root: Path, home: Path, started=None):
+    """JupyterLab of this .venv serving *root*; yields (base URL, token, process).
+
+    *started*: what start_lab returned for these *root* and *home*, if it is started already.
+    """
+    base, token, proc = started or start_lab(root, home)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, ("JupyterLab exited at start:\n"
-                                         + (home / "server.log").read_text()[-3000:])
-            try:
-                _get(f"{base}api/status?token={token}")
-                break
-            except (URLError, ConnectionError, OSError):
-                assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
-                time.sleep(0.1)
+        wait_for_lab(base, token, proc, home)
         yield base, token, proc
     finally:
         _shut_down(proc, base, token)
-        log.close()
 
 
 def _tree(pid: int) -> list[int]:
@@ -207,13 +233,17 @@ def _kernel_idle(page) -> bool:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """One JupyterLab server for the module, on a copy of the chapter; shut down at the end."""
-    tmp = tmp_path_factory.mktemp("lab")
-    root = tmp / "root"
-    (root / "chapters").mkdir(parents=True)
-    shutil.copy(ROOT / CHAPTER, root / CHAPTER)
-    with lab_server(root, tmp) as (base, token, proc):
+def lab(tmp_path_factory, head_start):
+    """One JupyterLab server for the module, on a copy of the chapter; shut down at the end.
+
+    Started when the session started (conftest.head_start), if this test was selected then.
+    """
+    if "lab" in head_start:
+        tmp, started = head_start["lab"]
+    else:
+        tmp, started = tmp_path_factory.mktemp("lab"), None
+    root = tmp / "root" if started else lab_root(tmp)
+    with lab_server(root, tmp, started) as (base, token, proc):
         yield root, base, token, proc
 
 
