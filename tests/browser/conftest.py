@@ -180,12 +180,14 @@ def head_start(request):
 
     {"single": Future of _single_page} when a selected test uses single_page, and Chromium and
     the single-page build are there (if not, single_page's fixtures say what is missing);
-    {"lab": (its directory, test_lab.start_lab's server)} when one uses test_lab's lab.
+    {"lab": (its directory, test_lab.start_lab's server)} when one uses test_lab's lab, and
+    {"lab_run": Future of test_lab.drive_chapter_in_own_browser} when one uses its lab_run (the
+    chapter runs in JupyterLab in a thread and browser of its own while the other tests go on).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     used = {name for item in request.session.items for name in item.fixturenames}
-    jobs, pool = {}, ThreadPoolExecutor(max_workers=1)
+    jobs, pool = {}, ThreadPoolExecutor(max_workers=2)  # the single page; JupyterLab's run
     if ("single_page" in used and chromium_path() is not None
             and (SINGLE / "intro.html").is_file()):
         jobs["single"] = pool.submit(_single_page, request.getfixturevalue("single_site"))
@@ -194,6 +196,11 @@ def head_start(request):
 
         tmp = request.getfixturevalue("tmp_path_factory").mktemp("lab")
         jobs["lab"] = (tmp, start_lab(lab_root(tmp), tmp))
+        if "lab_run" in used and chromium_path() is not None:
+            from test_lab import drive_chapter_in_own_browser
+
+            jobs["lab_run"] = pool.submit(drive_chapter_in_own_browser, tmp / "root", tmp,
+                                          jobs["lab"][1])
     try:
         yield jobs
     finally:
