@@ -22,6 +22,7 @@ from bookcheck import (
     SHOTS,
     SINGLE,
     LinkChecker,
+    Opening,
     check_facts,
     check_layout,
     check_pdf,
@@ -235,11 +236,14 @@ def test_each_kind_of_fault_is_caught(page, phone, tmp_path):
     doc = _smallest_chapter_with_figures()
     _damaged_copy(tmp_path, doc)
     with serve(tmp_path) as base:
-        facts, errors = open_page(page, f"{base}{doc}.html")
+        # at 1280 px and on the phone, loading side by side
+        wide_open, phone_open = Opening(page, f"{base}{doc}.html"), Opening(
+            phone, f"{base}{doc}.html")
+        facts, errors = wide_open.finish()
         problems = check_facts(doc, facts, errors) + LinkChecker(tmp_path, base).problems(
             doc, facts["links"])
         problems += check_layout(doc, facts, tmp_path, base, wide=True)
-        facts, _ = open_page(phone, f"{base}{doc}.html")
+        facts, _ = phone_open.finish()
         problems += check_layout(doc, facts, tmp_path, base, wide=False)
         # the survey reads the phone mode from the page opened wide: it sees the same fault
         reshown, _ = reshow(page, viewport=PHONE)
