@@ -37,7 +37,8 @@ help:
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1, with =2, and with ATEN_CPU_CAPABILITY=default"
 	@echo "make execute         re-execute every chapter in place (for authors)"
 	@echo "make lab             open the chapters in JupyterLab (pinned, in .venv, kernel python3)"
-	@echo "make bench           the benchmark: ratios to the native kernels, nbval and page bytes"
+	@echo "make bench           the benchmark: ratios to the native kernels, nbval, page bytes,"
+	@echo "                     and the browser test's wall time (BENCH_ARGS=--only browser)"
 	@echo "make env-tf          build .venv-tf (TensorFlow 2.15, TF-Addons; test and execute need it)"
 	@echo "make clean           remove _build (keeps .venv)"
 

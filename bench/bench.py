@@ -14,8 +14,12 @@ Prints four tables (Markdown), each figure paired with its reference measured in
    of .venv-tf's worker, which imports TensorFlow).
 4. Each page's bytes as a cold browser fetches them (headless Chromium, CDP's encodedDataLength
    summed over every response), split into the page, its images and the fixed assets.
+5. The browser test (tests/browser, as `make test` runs it) in a subprocess: its wall seconds
+   against issue 18's goal, with its CPU seconds (Chromium's renderers included) and its number
+   of page opens for context, as the test's own summary reports them
+   (_build/screenshots/summary.json). A wall time, not a ratio: read it with the machine's load.
 
-Usage: python bench/bench.py [--only kernels,masked,notebooks,pages] [--repeat N]
+Usage: python bench/bench.py [--only kernels,masked,notebooks,pages,browser] [--repeat N]
 Ratios, not absolute times, are the result; absolute floors are printed for context only.
 """
 
@@ -49,7 +53,8 @@ CONTEXT = {
 }
 ALL_KERNELS = {**KERNELS, **CONTEXT}
 MASKED_SHAPE = (32, 512, 256)
-GOALS = {"time": 1.5, "memory": 1.5, "masked": 1.3, "nbval": 1.3, "page_mb": 1.5}
+GOALS = {"time": 1.5, "memory": 1.5, "masked": 1.3, "nbval": 1.3, "page_mb": 1.5,
+         "browser_s": 40}
 
 
 # ----------------------------------------------------------------------------------- kernels
@@ -389,12 +394,53 @@ def bench_pages():
     print("\n".join(rows) + "\n", flush=True)
 
 
+# ----------------------------------------------------------------------------------- browser
+def bench_browser(repeat: int = 1):
+    """The browser test run *repeat* times; the median run's figures from its own summary."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    from bookcheck import HTML, SHOTS, SINGLE, chromium_path
+
+    if chromium_path() is None:
+        print("### browser test: SKIPPED, no Chromium (apt-get install chromium)\n")
+        return
+    for out, builder in ((HTML, "html"), (SINGLE, "singlehtml")):
+        if not (out / ("index.html" if builder == "html" else "intro.html")).is_file():
+            subprocess.run([str(Path(PY).parent / "jupyter-book"), "build", str(ROOT),
+                            "--builder", builder, "--all"], check=True, stdout=subprocess.DEVNULL)
+    runs = []
+    for _ in range(repeat):
+        summary = SHOTS / "summary.json"
+        summary.unlink(missing_ok=True)
+        t0 = time.monotonic()
+        proc = subprocess.run([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               str(ROOT / "tests" / "browser")], cwd=ROOT,
+                              capture_output=True, text=True)
+        process_s = time.monotonic() - t0
+        if proc.returncode != 0 or not summary.is_file():
+            print(f"### browser test: FAILED (exit {proc.returncode})\n\n```\n"
+                  + proc.stdout[-3000:] + "\n```\n", flush=True)
+            return
+        runs.append({**json.loads(summary.read_text()), "process_s": process_s})
+    run = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+    goal = GOALS["browser_s"]
+    rows = [f"### the browser test (tests/browser; median of {len(runs)} run(s))", "",
+            f"| wall | goal <= {goal} s | process wall (with pytest's start) | CPU seconds "
+            "| CPU / cores (the wall's floor) | page opens | load (1 min) |",
+            "|---|---|---|---|---|---|---|",
+            f"| {run['wall_s']:.1f} s | {_ok(run['wall_s'] <= goal)} | {run['process_s']:.1f} s "
+            f"| {run['cpu_s']:.1f} s{'' if run['orphans_counted'] else ' (orphans not counted)'} "
+            f"| {run['cpu_s'] / run['cores']:.1f} s | {run['opens']} | {run['load']:.1f} |"]
+    print("\n".join(rows) + "\n", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="kernels,masked,notebooks,pages")
+    ap.add_argument("--only", default="kernels,masked,notebooks,pages,browser")
     ap.add_argument("--repeat", type=int, default=11, help="timed calls per kernel (median)")
     ap.add_argument("--nb-repeat", type=int, default=1, help="nbval runs per notebook (median)")
     ap.add_argument("--notebooks", default="*.ipynb", help="which chapters/ notebooks (a glob)")
+    ap.add_argument("--browser-repeat", type=int, default=1,
+                    help="runs of the browser test (the median run is reported)")
     ap.add_argument("--peak", nargs=2, metavar=("CASE", "WHICH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.peak:
@@ -419,6 +465,8 @@ def main(argv=None):
         bench_notebooks(args.nb_repeat, args.notebooks)
     if "pages" in only:
         bench_pages()
+    if "browser" in only:
+        bench_browser(args.browser_repeat)
 
 
 if __name__ == "__main__":

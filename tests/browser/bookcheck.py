@@ -138,8 +138,9 @@ _REFRESH = re.compile(r'<meta http-equiv="Refresh" content="0; url=([^"]+)"', re
 class Opening:
     """One page being opened: listeners attached, navigation started (see :func:`open_pages`)."""
 
-    def __init__(self, page, url: str, *, measure: bool = False):
+    def __init__(self, page, url: str, *, measure: bool = False, label: str | None = None):
         self.page, self.url, self.errors = page, url, []
+        self.label = label or url  # its entry in TIMINGS
         self.origin = "{0.scheme}://{0.netloc}/".format(urlparse(url))
         self.sizes: dict[str, int] = {}
         self.urls: dict[str, str] = {}
@@ -197,11 +198,46 @@ class Opening:
             page.remove_listener("requestfailed", self._failed)
             if self.cdp is not None:
                 self.cdp.detach()
-        TIMINGS.append((url, time.monotonic() - self.t0))
+        TIMINGS.append((self.label, time.monotonic() - self.t0))
         return facts, self.errors
 
 
 TIMINGS: list[tuple[str, float]] = []  # (url, seconds from navigation to facts) of each open
+
+# after a switch of window size or colour scheme: two frames (the resize and media-query
+# listeners it fired have run, the page is laid out again), then every CSS transition it started
+# (the theme's colours, the off-canvas sidebars' margins) finished: the state a reader sees a
+# moment later, and the state a page opened in that mode starts in
+_SETTLE = """() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))
+  .then(() => { for (const a of document.getAnimations())
+                  if (a instanceof CSSTransition) a.finish(); })"""
+
+
+def reshow(page, *, viewport: dict | None = None, color_scheme: str | None = None):
+    """Show a page already opened (and checked) at another window size or colour scheme.
+
+    Returns (facts, errors) as a fresh open in that mode reads them (:func:`open_page`): the
+    facts are read again once the page has handled the change (its resize and
+    prefers-color-scheme listeners ran, its CSS transitions finished); errors are those the page reports
+    while it does. Nothing is fetched or typeset again. test_book.py compares this with fresh
+    opens (test_reshown_page_reads_as_a_fresh_open).
+    """
+    errors = []
+    on_console = lambda m: m.type == "error" and errors.append(f"console error: {m.text}")  # noqa: E731
+    on_error = lambda exc: errors.append(f"page error: {exc}")  # noqa: E731
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+    try:
+        if color_scheme is not None:
+            page.emulate_media(color_scheme=color_scheme)
+        if viewport is not None:
+            page.set_viewport_size(viewport)
+        page.evaluate(_SETTLE)
+        facts = page.evaluate(_PAGE_FACTS)
+    finally:
+        page.remove_listener("console", on_console)
+        page.remove_listener("pageerror", on_error)
+    return facts, errors
 
 
 def open_page(page, url: str, *, measure: bool = False) -> tuple[dict, list[str]]:

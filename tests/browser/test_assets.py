@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
-from bookcheck import HTML, open_page, serve, toc_files
+from bookcheck import HTML, Opening, open_page, serve, toc_files
 
 DOC = "chapters/01_axes_and_layouts"
 # Bytes per page of the book, cold: issue 18's goal, 1.5 MB. The heaviest pages are the claims
@@ -176,12 +176,13 @@ def test_pruned_css_draws_the_same_page(browser, site, where, viewport, scheme):
     """The pruned CSS and subset fonts draw the page as the theme's own files do, pixel for pixel
     (first screen; and with the search dialog open, the theme's most script-driven state)."""
     shots = []
-    for original in (False, True):
-        context = browser.new_context(viewport=viewport, color_scheme=scheme)
-        page = context.new_page()
-        if original:
-            _originals(page, HTML, site)
-        open_page(page, site + where)
+    # the page as built and as the theme shipped it, loading side by side, each in its context
+    contexts = [browser.new_context(viewport=viewport, color_scheme=scheme) for _ in range(2)]
+    pages = [context.new_page() for context in contexts]
+    _originals(pages[1], HTML, site)
+    openings = [Opening(page, site + where) for page in pages]
+    for context, page, opening in zip(contexts, pages, openings, strict=True):
+        opening.finish()  # as open_page waits
         page.evaluate("() => document.fonts.ready.then(() => true)")
         if where.startswith("search"):
             page.wait_for_function(

@@ -2,12 +2,13 @@
 
 Needs the built book (`make build-strict`: both builders) and Debian's `chromium` and
 `pdftoppm`; `make test-browser` runs it, and `make test` runs it whenever Chromium is
-installed. Every page is opened once at 1280 px and once at 390 px (a phone), every chapter
-once in dark mode, by the survey of conftest.py (one browser, a few tabs in flight at a time);
-the per-page tests check what it read. The survey also opens the single-page book once, reads
-it and prints the PDF from that page (as `make pdf` does). Screenshots of the first screen of each page in both modes
-and on the phone, and of the PDF's pages, go to _build/screenshots/ with a contact sheet of
-them. The faults broken on purpose are injected into the smallest chapter page with figures.
+installed. Every page is opened once at 1280 px and read again at 390 px (a phone) and, for
+every chapter, in dark mode, by the survey of conftest.py (one browser, a few tabs in flight at
+a time); the per-page tests check what it read. The single-page book is opened once in the
+background (its own browser, from the session's start), read, and the PDF printed from that
+page (as `make pdf` does); the tests that wait for it run last. Screenshots of the first
+screen of each page in both modes and on the phone, and of the PDF's pages, go to
+_build/screenshots/ with a contact sheet of them. The faults broken on purpose are injected into the smallest chapter page with figures.
 """
 
 import functools
@@ -21,18 +22,21 @@ from bookcheck import (
     SHOTS,
     SINGLE,
     LinkChecker,
+    Opening,
     check_facts,
     check_layout,
     check_pdf,
     contact_sheet,
     explorer_problems,
+    open_jobs,
     open_page,
     pages,
+    reshow,
     search_finds_all,
     serve,
     toc_files,
 )
-from conftest import TABS, shot_name
+from conftest import PHONE, TABS, WIDE, shot_name
 
 PAGES = pages(HTML) if HTML.is_dir() else []
 
@@ -69,6 +73,35 @@ def test_dark_mode_screenshots(survey):
         assert shot_name(doc, "dark").is_file(), doc
 
 
+# pages where a window resized after the load could differ most from one opened at that size:
+# the most math (chapter 1), and wide tables with the sidebar scrolled to a late entry
+RESHOWN = ("chapters/01_axes_and_layouts.html", "chapters/notation.html")
+
+
+def test_reshown_page_reads_as_a_fresh_open(survey, browser, site):
+    """The survey reads the phone and dark modes from the page it opened at 1280 px
+    (bookcheck.reshow); opened afresh in each mode, a page gives the same facts."""
+    phone = browser.new_context(viewport=PHONE, device_scale_factor=1)
+    dark = browser.new_context(viewport=WIDE, color_scheme="dark")
+    theme = "document.documentElement.dataset.theme"
+    try:
+        got = open_jobs([(c, site + n, False, (lambda p, u, f: f.__setitem__(
+            "theme", p.evaluate(theme))) if c is dark else None)
+            for n in RESHOWN for c in (phone, dark)], tabs=TABS)
+    finally:
+        phone.close()
+        dark.close()
+    for name in RESHOWN:
+        for mode, context in (("phone", phone), ("dark", dark)):
+            fresh, reshown = got[(context, site + name)], survey[mode][name]
+            if mode == "phone":
+                assert "theme" not in reshown[0]
+            differ = sorted(k for k in fresh[0].keys() | reshown[0].keys()
+                            if fresh[0].get(k) != reshown[0].get(k))
+            assert not differ, f"{name} ({mode}): reshown, the facts {differ} differ from a fresh open"
+            assert fresh[1] == reshown[1], f"{name} ({mode}): errors {fresh[1]} vs {reshown[1]}"
+
+
 def test_pages_with_math_are_typeset(survey):
     typeset = {doc: survey["wide"][f"{doc}.html"][0]["typeset"] for doc in toc_files()}
     assert typeset["chapters/01_axes_and_layouts"] > 10, typeset  # chapter 1 is full of math
@@ -84,7 +117,7 @@ def test_axis_explorer_draws_what_stat_groups_says(page, site):
     page.screenshot(path=str(SHOTS / "intro_explorer.png"), full_page=False)
 
 
-def test_pdf_of_the_book(survey, shots_dir):
+def test_pdf_of_the_book(single_page, shots_dir):
     """The PDF exists, starts a page with each chapter's heading, and its pages render."""
     titles = [_h1(HTML / f"{doc}.html") for doc in toc_files()]
     problems, rendered = check_pdf(PDF, titles, shots_dir)
@@ -116,8 +149,9 @@ def test_search_finds_each_chapter(wide_context, site):
             f"search for {word!r} did not find {doc}"
 
 
-def test_contact_sheet(survey):
-    """One sheet of every screenshot: light, dark, phone, the explorer and the PDF's pages."""
+def test_contact_sheet(survey, single_page):
+    """One sheet of every screenshot: light, dark, phone, the explorer and the PDF's pages
+    (test_pdf_of_the_book renders them: it runs before, as both wait for the PDF)."""
     order = {"light": 0, "dark": 1, "dark_figure": 2, "phone": 3}
     shots = []
     for doc in toc_files():
@@ -202,12 +236,19 @@ def test_each_kind_of_fault_is_caught(page, phone, tmp_path):
     doc = _smallest_chapter_with_figures()
     _damaged_copy(tmp_path, doc)
     with serve(tmp_path) as base:
-        facts, errors = open_page(page, f"{base}{doc}.html")
+        # at 1280 px and on the phone, loading side by side
+        wide_open, phone_open = Opening(page, f"{base}{doc}.html"), Opening(
+            phone, f"{base}{doc}.html")
+        facts, errors = wide_open.finish()
         problems = check_facts(doc, facts, errors) + LinkChecker(tmp_path, base).problems(
             doc, facts["links"])
         problems += check_layout(doc, facts, tmp_path, base, wide=True)
-        facts, _ = open_page(phone, f"{base}{doc}.html")
+        facts, _ = phone_open.finish()
         problems += check_layout(doc, facts, tmp_path, base, wide=False)
+        # the survey reads the phone mode from the page opened wide: it sees the same fault
+        reshown, _ = reshow(page, viewport=PHONE)
+        assert check_layout(doc, reshown, tmp_path, base, wide=False) == check_layout(
+            doc, facts, tmp_path, base, wide=False)
     text = "\n".join(problems)
     for expected in ("display equation overflows its box", "table overflows its box",
                      "is shown 200 px wide, so its smallest text is",
@@ -253,7 +294,7 @@ def test_explorer_faults_are_caught(page, tmp_path, old, new, expected):
     assert any(expected in p for p in problems), "\n".join(problems) or "no problem reported"
 
 
-def test_pdf_faults_are_caught(survey, tmp_path):
+def test_pdf_faults_are_caught(single_page, tmp_path):
     titles = [_h1(HTML / f"{doc}.html") for doc in toc_files()]
     problems, _ = check_pdf(tmp_path / "none.pdf", titles, tmp_path)
     assert problems and "no PDF of the book" in problems[0]
@@ -271,9 +312,9 @@ def _h1(path):
     return h1.get_text(" ", strip=True).rstrip("#").strip()
 
 
-def test_single_page_version_holds_every_chapter(survey, single_site):
-    """The single-page book (the survey opened it once, and printed the PDF from that page)."""
-    facts, errors, text = survey["single"]
+def test_single_page_version_holds_every_chapter(single_page, single_site):
+    """The single-page book (opened once, and the PDF printed from that page)."""
+    facts, errors, text = single_page
     problems = check_facts("singlehtml", facts, errors)
     problems += LinkChecker(SINGLE, single_site).problems("singlehtml", facts["links"])
     assert not problems, "\n".join(problems)

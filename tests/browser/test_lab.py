@@ -54,9 +54,12 @@ def _get(url: str, timeout: float = 5.0):
         return json.loads(r.read().decode())
 
 
-@contextmanager
-def lab_server(root: Path, home: Path):
-    """JupyterLab of this .venv serving *root*; yields (base URL, token, process)."""
+def start_lab(root: Path, home: Path) -> tuple[str, str, subprocess.Popen]:
+    """Start JupyterLab of this .venv serving *root*; (base URL, token, process) at once.
+
+    It answers only a few seconds later (wait_for_lab); conftest.head_start starts it when the
+    session starts, so that it boots while the survey runs.
+    """
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ,
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
@@ -68,30 +71,53 @@ def lab_server(root: Path, home: Path):
     tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
     (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen(
-        [str(JUPYTER), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly"] + (["--allow-root"] if os.geteuid() == 0 else []),
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/"
+    with open(home / "server.log", "w") as log:  # the server holds its own copy of the file
+        proc = subprocess.Popen(
+            [str(JUPYTER), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+             "--LabApp.news_url=None",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             "--LabApp.extension_manager=readonly"]
+            + (["--allow-root"] if os.geteuid() == 0 else []),
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    return f"http://127.0.0.1:{port}/", token, proc
+
+
+def wait_for_lab(base: str, token: str, proc, home: Path) -> None:
+    """Until the server started by start_lab answers (at most 120 s)."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, ("JupyterLab exited at start:\n"
+                                     + (home / "server.log").read_text()[-3000:])
+        try:
+            _get(f"{base}api/status?token={token}")
+            return
+        except (URLError, ConnectionError, OSError):
+            assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
+            time.sleep(0.1)
+
+
+def lab_root(tmp: Path) -> Path:
+    """A root for the server under *tmp* holding a copy of the chapter (never the repository)."""
+    root = tmp / "root"
+    (root / "chapters").mkdir(parents=True)
+    shutil.copy(ROOT / CHAPTER, root / CHAPTER)
+    return root
+
+
+@contextmanager
+def lab_server(root: Path, home: Path, started=None):
+    """JupyterLab of this .venv serving *root*; yields (base URL, token, process).
+
+    *started*: what start_lab returned for these *root* and *home*, if it is started already.
+    """
+    base, token, proc = started or start_lab(root, home)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, ("JupyterLab exited at start:\n"
-                                         + (home / "server.log").read_text()[-3000:])
-            try:
-                _get(f"{base}api/status?token={token}")
-                break
-            except (URLError, ConnectionError, OSError):
-                assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
-                time.sleep(0.1)
+        wait_for_lab(base, token, proc, home)
         yield base, token, proc
     finally:
         _shut_down(proc, base, token)
-        log.close()
 
 
 def _tree(pid: int) -> list[int]:
@@ -207,13 +233,17 @@ def _kernel_idle(page) -> bool:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """One JupyterLab server for the module, on a copy of the chapter; shut down at the end."""
-    tmp = tmp_path_factory.mktemp("lab")
-    root = tmp / "root"
-    (root / "chapters").mkdir(parents=True)
-    shutil.copy(ROOT / CHAPTER, root / CHAPTER)
-    with lab_server(root, tmp) as (base, token, proc):
+def lab(tmp_path_factory, head_start):
+    """One JupyterLab server for the module, on a copy of the chapter; shut down at the end.
+
+    Started when the session started (conftest.head_start), if this test was selected then.
+    """
+    if "lab" in head_start:
+        tmp, started = head_start["lab"]
+    else:
+        tmp, started = tmp_path_factory.mktemp("lab"), None
+    root = tmp / "root" if started else lab_root(tmp)
+    with lab_server(root, tmp, started) as (base, token, proc):
         yield root, base, token, proc
 
 
@@ -229,51 +259,93 @@ def test_kernel_of_the_notebooks_is_this_venv(lab):
         "python", "python3", "{python}"), f"kernel {name} runs {argv0}, not {sys.executable}"
 
 
-def test_a_chapter_runs_in_jupyterlab(browser, lab):
+def drive_chapter(browser, root: Path, base: str, token: str) -> list[str]:
+    """In *browser*: open the chapter in JupyterLab, run all its cells from the Run menu, save it.
+
+    Asserts that every cell ran, none shows an error or stderr, and the file was saved; returns
+    the page errors JupyterLab reported. The server keeps running (the test shuts it down).
+    """
+    n_code = sum(c["cell_type"] == "code"
+                 for c in json.loads((ROOT / CHAPTER).read_text())["cells"])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}lab/tree/{CHAPTER}?token={token}", wait_until="load")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+        # the page shows the kernel idle and the server lists it (asked only once the page shows
+        # it idle: while a kernel starts, jupyter_server answers /api/kernels with 500)
+        deadline = time.monotonic() + 120
+        while not (_kernel_idle(page) and _get(f"{base}api/kernels?token={token}")):
+            assert time.monotonic() < deadline, "the kernel did not start within 120 s"
+            time.sleep(0.2)
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        # every code cell shows an execution count ([n]:, not [ ]: or [*]:) and the kernel is idle
+        deadline = time.monotonic() + 300
+        while True:
+            prompts = page.evaluate("() => [...document.querySelectorAll("
+                                    "'.jp-CodeCell .jp-InputArea-prompt')].map(p => p.innerText)")
+            if (len(prompts) == n_code and _kernel_idle(page)
+                    and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)):
+                break
+            if time.monotonic() > deadline:
+                page.screenshot(path=str(root.parent / "timeout.png"))
+                pytest.fail(f"the cells did not all run within 300 s: prompts {prompts}")
+            time.sleep(0.2)
+        shown = page.evaluate(
+            "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+            ".filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr')"
+            ".map(o => o.innerText.slice(0, 300))")
+        assert not shown, f"cells show errors or stderr in JupyterLab: {shown}"
+        before = (root / CHAPTER).stat().st_mtime_ns
+        page.locator(".jp-NotebookPanel .jp-Notebook").first.click()
+        page.keyboard.press("Control+s")
+        # saved: the file changed and holds the whole notebook (the write is complete)
+        assert _wait_until(lambda: (root / CHAPTER).stat().st_mtime_ns != before
+                           and _complete(root / CHAPTER, n_code), timeout=30), \
+            "the notebook was not saved"
+    finally:
+        context.close()
+    return errors
+
+
+def drive_chapter_in_own_browser(root: Path, home: Path, started) -> list[str]:
+    """drive_chapter in a Chromium of its own, once start_lab's server answers.
+
+    conftest.head_start runs this in a thread from the session's start (Playwright's sync API is
+    bound to the thread that starts it): the kernel runs the chapter while the other tests go on.
+    """
+    from bookcheck import CHROMIUM_ARGS, chromium_path
+    from playwright.sync_api import sync_playwright
+
+    base, token, proc = started
+    wait_for_lab(base, token, proc, home)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            return drive_chapter(b, root, base, token)
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def lab_run(browser, lab, head_start):
+    """A call that returns drive_chapter's page errors on the module's server (its asserts fail
+    the test that calls it): run in the background since the session started
+    (conftest.head_start), or, if that was not started, now in the session's browser."""
+    if "lab_run" in head_start:
+        return head_start["lab_run"].result
+    root, base, token, _ = lab
+    return lambda: drive_chapter(browser, root, base, token)
+
+
+def test_a_chapter_runs_in_jupyterlab(lab, lab_run):
     stored = json.loads((ROOT / CHAPTER).read_text())
-    leftovers = []
     root, base, token, proc = lab
     # the module's server: this test shuts it down and checks that nothing is left
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}lab/tree/{CHAPTER}?token={token}", wait_until="load")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-    # the page shows the kernel idle and the server lists it (asked only once the page shows it
-    # idle: while a kernel starts, jupyter_server answers /api/kernels with 500, no last_activity)
-    deadline = time.monotonic() + 120
-    while not (_kernel_idle(page) and _get(f"{base}api/kernels?token={token}")):
-        assert time.monotonic() < deadline, "the kernel did not start within 120 s"
-        time.sleep(0.2)
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    n_code = sum(c["cell_type"] == "code" for c in stored["cells"])
-    # every code cell shows an execution count ([n]:, not [ ]: or [*]:) and the kernel is idle
-    deadline = time.monotonic() + 300
-    while True:
-        prompts = page.evaluate("() => [...document.querySelectorAll("
-                                "'.jp-CodeCell .jp-InputArea-prompt')].map(p => p.innerText)")
-        if (len(prompts) == n_code and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)
-                and _kernel_idle(page)):
-            break
-        if time.monotonic() > deadline:
-            page.screenshot(path=str(root.parent / "timeout.png"))
-            pytest.fail(f"the cells did not all run within 300 s: prompts {prompts}")
-        time.sleep(0.2)
-    shown = page.evaluate(
-        "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
-        ".filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr')"
-        ".map(o => o.innerText.slice(0, 300))")
-    assert not shown, f"cells show errors or stderr in JupyterLab: {shown}"
-    before = (root / CHAPTER).stat().st_mtime_ns
-    page.locator(".jp-NotebookPanel .jp-Notebook").first.click()
-    page.keyboard.press("Control+s")
-    # saved: the file changed and holds the whole notebook (the write is complete)
-    assert _wait_until(lambda: (root / CHAPTER).stat().st_mtime_ns != before
-                       and _complete(root / CHAPTER, n_code), timeout=30), \
-        "the notebook was not saved"
-    context.close()
+    errors = lab_run()  # the chapter opened, run and saved in JupyterLab
     assert not errors, f"JupyterLab page errors: {errors}"
     leftovers = _tree(proc.pid)
     assert len(leftovers) >= 2, "no kernel process under the server"
