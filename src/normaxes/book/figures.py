@@ -15,7 +15,7 @@ from ..norms import NORMS
 
 __all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED",
            "png", "min_text_pt", "COLUMN_PX", "DENSITY", "TEXT_PT", "MIN_TEXT_PX", "PANEL_IN",
-           "cubes_digest", "panels_digest"]
+           "cube_facts", "cubes_digest", "panels_digest"]
 
 SHADE = "#3b75af"
 """Colour of the positions that share one statistic."""
