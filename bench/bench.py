@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))  # bookcheck: the browser test's helpers
 PY = sys.executable
 THREADS = 2
 
@@ -336,14 +337,22 @@ def _gzipped(html_dir: Path, rel: str, n: int) -> int:
     return n
 
 
+def _book_built(*builders: str) -> None:
+    """Build the book with each of *builders* ("html", "singlehtml") whose output is missing."""
+    from bookcheck import HTML, SINGLE
+
+    front = {"html": HTML / "index.html", "singlehtml": SINGLE / "intro.html"}
+    for builder in builders:
+        if not front[builder].is_file():
+            subprocess.run([str(Path(PY).parent / "jupyter-book"), "build", str(ROOT),
+                            "--builder", builder, "--all"], check=True, stdout=subprocess.DEVNULL)
+
+
 def bench_pages():
-    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    _book_built("html")
     from bookcheck import CHROMIUM_ARGS, HTML, chromium_path, serve, toc_files
     from playwright.sync_api import sync_playwright
 
-    if not (HTML / "index.html").is_file():
-        subprocess.run([str(Path(PY).parent / "jupyter-book"), "build", str(ROOT), "--all"],
-                       check=True, stdout=subprocess.DEVNULL)
     chromium = chromium_path()
     if chromium is None:
         print("### page bytes: SKIPPED, no Chromium (apt-get install chromium)\n")
@@ -397,16 +406,12 @@ def bench_pages():
 # ----------------------------------------------------------------------------------- browser
 def bench_browser(repeat: int = 1):
     """The browser test run *repeat* times; the median run's figures from its own summary."""
-    sys.path.insert(0, str(ROOT / "tests" / "browser"))
-    from bookcheck import HTML, SHOTS, SINGLE, chromium_path
+    from bookcheck import SHOTS, chromium_path
 
     if chromium_path() is None:
         print("### browser test: SKIPPED, no Chromium (apt-get install chromium)\n")
         return
-    for out, builder in ((HTML, "html"), (SINGLE, "singlehtml")):
-        if not (out / ("index.html" if builder == "html" else "intro.html")).is_file():
-            subprocess.run([str(Path(PY).parent / "jupyter-book"), "build", str(ROOT),
-                            "--builder", builder, "--all"], check=True, stdout=subprocess.DEVNULL)
+    _book_built("html", "singlehtml")
     runs = []
     for _ in range(repeat):
         summary = SHOTS / "summary.json"
