@@ -350,8 +350,7 @@ def _book_built(*builders: str) -> None:
 
 def bench_pages():
     _book_built("html")
-    from bookcheck import CHROMIUM_ARGS, HTML, chromium_path, serve, toc_files
-    from playwright.sync_api import sync_playwright
+    from bookcheck import HTML, chromium_path, launched, serve, toc_files
 
     chromium = chromium_path()
     if chromium is None:
@@ -361,8 +360,7 @@ def bench_pages():
             "| page | total | page HTML | images | fixed assets | largest asset | goal <= "
             f"{GOALS['page_mb']} MB | total if the host gzips text |",
             "|---|---|---|---|---|---|---|---|"]
-    with sync_playwright() as p, serve(HTML) as base:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with launched(chromium) as browser, serve(HTML) as base:
         for doc in toc_files():
             ctx = browser.new_context(viewport={"width": 1280, "height": 800})
             page = ctx.new_page()
@@ -399,7 +397,6 @@ def bench_pages():
                         f"| {parts['img'] / 1e3:.0f} KB | {parts['fixed'] / 1e6:.2f} MB "
                         f"| {big[0].split('?')[0].rsplit('/', 1)[-1]} {big[1] / 1e6:.2f} MB "
                         f"| {_ok(total <= GOALS['page_mb'] * 1e6)} | {gz / 1e6:.2f} MB |")
-        browser.close()
     print("\n".join(rows) + "\n", flush=True)
 
 

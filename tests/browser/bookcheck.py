@@ -38,6 +38,21 @@ def chromium_path() -> str | None:
     return None
 
 
+@contextmanager
+def launched(path: str | None = None):
+    """The system Chromium (*path*, else chromium_path()) launched headless with CHROMIUM_ARGS
+    by Playwright's sync API, which is bound to the thread that starts it (a thread that needs
+    a browser of its own launches one here); closed at the end."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path or chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass

@@ -20,7 +20,6 @@ import time
 
 import pytest
 from bookcheck import (
-    CHROMIUM_ARGS,
     HTML,
     PDF,
     SHOTS,
@@ -29,6 +28,7 @@ from bookcheck import (
     LinkChecker,
     Opening,
     chromium_path,
+    launched,
     open_jobs,
     pages,
     prefetch_pdf,
@@ -91,12 +91,8 @@ def browser():
     if path is None:
         pytest.fail("no Chromium on this machine: install Debian's package (apt-get install "
                     "chromium) to run the browser test")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+    with launched(path) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")
@@ -156,23 +152,17 @@ def _single_page(base: str) -> tuple[dict, list[str], str]:
     `make pdf` prints it), copied next to both front pages, and the PDF's pages render in their
     own processes (bookcheck.prefetch_pdf).
     """
-    from playwright.sync_api import sync_playwright
-
     from normaxes.book.pdf import VIEWPORT, copy_next_to_front_pages, print_page
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            page = b.new_page(viewport=VIEWPORT, color_scheme="light")
-            # it loads alongside the survey: its time says nothing about the page
-            single = Opening(page, f"{base}intro.html",
-                             label=f"{base}intro.html (single page, alongside the survey)")
-            facts, errors = single.finish()
-            text = page.evaluate("() => document.querySelector('article').innerText")
-            print_page(page, PDF)
-            copy_next_to_front_pages(PDF, (HTML, SINGLE))
-        finally:
-            b.close()
+    with launched() as b:
+        page = b.new_page(viewport=VIEWPORT, color_scheme="light")
+        # it loads alongside the survey: its time says nothing about the page
+        single = Opening(page, f"{base}intro.html",
+                         label=f"{base}intro.html (single page, alongside the survey)")
+        facts, errors = single.finish()
+        text = page.evaluate("() => document.querySelector('article').innerText")
+        print_page(page, PDF)
+        copy_next_to_front_pages(PDF, (HTML, SINGLE))
     prefetch_pdf(PDF)
     return facts, errors, text
 

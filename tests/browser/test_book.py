@@ -8,7 +8,8 @@ a time); the per-page tests check what it read. The single-page book is opened o
 background (its own browser, from the session's start), read, and the PDF printed from that
 page (as `make pdf` does); the tests that wait for it run last. Screenshots of the first
 screen of each page in both modes and on the phone, and of the PDF's pages, go to
-_build/screenshots/ with a contact sheet of them. The faults broken on purpose are injected into the smallest chapter page with figures.
+_build/screenshots/ with a contact sheet of them. The faults broken on purpose are injected
+into the smallest chapter page with figures.
 """
 
 import functools

@@ -317,17 +317,12 @@ def drive_chapter_in_own_browser(root: Path, home: Path, started) -> list[str]:
     conftest.head_start runs this in a thread from the session's start (Playwright's sync API is
     bound to the thread that starts it): the kernel runs the chapter while the other tests go on.
     """
-    from bookcheck import CHROMIUM_ARGS, chromium_path
-    from playwright.sync_api import sync_playwright
+    from bookcheck import launched
 
     base, token, proc = started
     wait_for_lab(base, token, proc, home)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            return drive_chapter(b, root, base, token)
-        finally:
-            b.close()
+    with launched() as b:
+        return drive_chapter(b, root, base, token)
 
 
 @pytest.fixture(scope="module")
