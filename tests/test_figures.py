@@ -66,9 +66,38 @@ def test_draw_cubes_grid_and_errors():
         draw_cubes([dict(layout="B T F", over="X", shape=(2, 4, 3), batch="B", channel="F")])
 
 
+def test_grid_faces_are_the_faces_voxels_draws():
+    # _draw_voxels puts every outer face of the grid in one collection; Axes3D.voxels makes one
+    # collection per voxel: the same faces, wound the same way, so shaded to the same colours
+    import matplotlib.pyplot as plt
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    from normaxes.book.figures import _grid_faces
+
+    rng = np.random.default_rng(0)
+    colors = rng.uniform(size=(3, 4, 5, 4))
+    faces, face_colors = _grid_faces(colors)
+    ours = Poly3DCollection(faces, facecolors=face_colors, shade=True)
+    fig = plt.figure()
+    fig.add_subplot(projection="3d").add_collection3d(ours)
+    polys = fig.add_subplot(projection="3d").voxels(np.ones((3, 4, 5), dtype=bool),
+                                                    facecolors=colors)
+
+    def keyed(fs, cs):  # vertices, in their order, -> colour after shading (before depth sort)
+        return {tuple(np.asarray(f, dtype=float).ravel()): tuple(np.round(c, 12))
+                for f, c in zip(fs, cs, strict=True)}
+
+    theirs = {}
+    for poly in polys.values():
+        theirs.update(keyed(poly._faces, poly._facecolor3d))
+    assert len(theirs) == len(faces) == 2 * (3 * 4 + 4 * 5 + 3 * 5)
+    assert keyed(ours._faces, ours._facecolor3d) == theirs
+    plt.close(fig)
+
+
 def test_draw_cube_limits_as_voxels_alone():
-    # _draw_voxels rescales the view once, after Axes3D.voxels: the same limits as voxels' own
-    # rescaling after every voxel, and the axes keep the class's autoscale_view
+    # _draw_voxels sets the limits Axes3D.voxels sets, and the axes keep the class's
+    # autoscale_view
     import matplotlib.pyplot as plt
 
     from normaxes.book.figures import draw_cube

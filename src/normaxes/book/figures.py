@@ -109,6 +109,32 @@ def _cube_order(dims, shape, batch: str, channel: str):
     return order, (shape[b], shape[c], -1)
 
 
+def _grid_faces(colors):
+    """The outer faces of a full voxel grid of ``colors.shape[:3]`` and each face's colour
+    (``colors[i, j, k]``, RGBA, of the voxel it bounds): the faces and the vertex order that
+    ``Axes3D.voxels`` draws for a grid with every voxel filled, so each face is shaded alike.
+
+    ``Axes3D.voxels`` makes one collection per voxel (most of a figure's time); these faces
+    go into one collection, which matplotlib sorts by depth face by face."""
+    size = np.array(colors.shape[:3])
+    square = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]])
+    faces, face_colors = [], []
+    perm = np.eye(3, dtype=int)
+    for _ in range(3):  # the YZ, ZX and XY planes, in the order and orientation of voxels
+        pc, qc, rc = perm.T.dot(size)
+        pos = square.dot(perm.T)
+        for p in range(pc):
+            for q in range(qc):
+                low = perm.dot([p, q, 0])  # the lower face, wound the other way
+                faces.append(low + pos[::-1])
+                face_colors.append(colors[tuple(low)])
+                top = perm.dot([p, q, rc - 1])
+                faces.append(perm.dot([p, q, rc]) + pos)
+                face_colors.append(colors[tuple(top)])
+        perm = np.roll(perm, 1, axis=0)
+    return np.array(faces, dtype=float), np.array(face_colors)
+
+
 def _draw_voxels(ax, dims, shared, real, batch: str, channel: str, title):
     """Draw the ``[batch, channel, rest]`` boolean cubes *shared* and *real* on *ax*."""
     b, c = _dim_of(dims, batch), _dim_of(dims, channel)
@@ -121,16 +147,13 @@ def _draw_voxels(ax, dims, shared, real, batch: str, channel: str, title):
     # padding light enough that a shaded set behind it (another batch element) shows through
     colors[~rl] = (*_rgb(MASKED), 0.32)
     colors[sh] = (*_rgb(SHADE), 0.92)
-    # Axes3D.voxels adds one collection per voxel and rescales the view after each one (most of
-    # its time); its first step already takes the limits of the whole grid, so one rescale at the
-    # end sets the same limits: the figure is the same, pixel for pixel
-    ax.autoscale_view = lambda *args, **kwargs: None
-    try:
-        ax.voxels(np.ones(sh.shape, dtype=bool), facecolors=colors,
-                  edgecolor=(0.25, 0.25, 0.25, 0.35), linewidth=0.3)
-    finally:
-        del ax.autoscale_view  # the method of the class again
-    ax.autoscale_view()
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    faces, face_colors = _grid_faces(colors)
+    edge = np.broadcast_to(np.array((0.25, 0.25, 0.25, 0.35)), face_colors.shape)
+    ax.auto_scale_xyz(*np.indices(np.array(sh.shape) + 1))  # the limits Axes3D.voxels sets
+    ax.add_collection3d(Poly3DCollection(faces, facecolors=face_colors, edgecolors=edge,
+                                         linewidth=0.3, shade=True))
     ax.set_box_aspect(sh.shape, zoom=0.9)
     ax.view_init(elev=18, azim=-62)
     ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
