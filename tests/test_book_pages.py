@@ -5,7 +5,6 @@ import io
 import re
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from normaxes import NORMS, stat_groups
@@ -107,21 +106,35 @@ def test_unwrap_plain_tokens_keeps_the_text_and_leaves_outputs_alone():
     assert unwrap_plain_tokens(code, set()) == code
 
 
-@pytest.mark.parametrize("tex, ams", [
-    (r"\max_i |\text{left}_i - \text{right}_i|", False),
-    (r"10^{-5}", False),
-    (r"\sum_i x_i \cdot \hat\mu", False),
-    (r"\begin{aligned} a &= b \end{aligned}", True),
-    (r"\begin{split} a &= b \end{split}", True),
-    (r"\operatorname{Var}(x)", True),
-    (r"\tfrac{1}{2}", True),
-    (r"\lvert x \rvert", True),
-    (r"\notamacro", True),  # unknown: ams is loaded, and MathJax reports the error
-])
-def test_needs_ams_reads_the_macros_of_the_mathjax_components(tex, ams):
-    from normaxes.book.sphinxext import mathjax_dir, needs_ams
+def test_formulas_are_typeset_when_the_book_is_built(tmp_path):
+    # MathJax in Node.js: TeX's base and ams packages; an error is returned, not drawn
+    from normaxes.book.mathrender import STYLESHEET, typeset, typeset_pages
 
-    src = mathjax_dir() / "input"
-    base = (src / "tex-base.js").read_text(encoding="utf-8")
-    ams_js = (src / "tex" / "extensions" / "ams.js").read_text(encoding="utf-8")
-    assert needs_ams(tex, base, ams_js) is ams
+    items = [(r"\max_i |\text{left}_i - \text{right}_i|", False), (r"\tfrac{1}{2}", False),
+             (r"\begin{aligned} a &= b \\ c &= d \end{aligned}", True),
+             (r"\operatorname{Var}(x) = \lvert x \rvert", False),
+             (r"\undefinedmacro{x}", True), (r"\frac{a}{b", True)]
+    markup, errors, css = typeset(items)
+    assert errors == [None] * 4 + ["Undefined control sequence \\undefinedmacro",
+                                   "Missing close brace"]
+    assert all(m.startswith('<mjx-container class="MathJax" jax="CHTML"') for m in markup[:4])
+    assert 'display="true"' in markup[2] and 'display="true"' not in markup[0]
+    assert all("<mjx-assistive-mml" in m for m in markup[:4])  # what screen readers read
+    assert markup[4:] == [None, None]
+    assert "mjx-container" in css and "MathJax_Main-Regular.woff" in css
+
+    page = tmp_path / "chapters" / "a.html"
+    page.parent.mkdir()
+    page.write_text('<html><head><title>a</title></head><body>'
+                    '<p><span class="math notranslate nohighlight">\\(a &lt; b\\)</span></p>'
+                    '<div class="math notranslate nohighlight" id="e">\n\\[\\undefinedmacro\\]'
+                    '</div></body></html>', encoding="utf-8")
+    problems = typeset_pages([page], tmp_path / "_static")
+    assert problems == ["chapters/a.html: TeX error: Undefined control sequence "
+                        "\\undefinedmacro, in the formula \\undefinedmacro"]
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<mjx-container") == 1 and "\\(a &lt; b\\)" not in html
+    assert "\\[\\undefinedmacro\\]" in html  # left as TeX, which the browser test reports
+    assert f'<link rel="stylesheet" href="../_static/{STYLESHEET}" />' in html
+    assert (tmp_path / "_static" / STYLESHEET).is_file()
+    assert list((tmp_path / "_static" / "mathjax").rglob("MathJax_Main-Regular.woff"))

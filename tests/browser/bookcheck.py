@@ -140,7 +140,6 @@ _PAGE_FACTS = """() => {
     pageWidth: document.documentElement.scrollWidth, viewWidth: window.innerWidth,
     math: maths.length,
     typeset: maths.filter(m => m.querySelector('mjx-container')).length,
-    merrors: [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error') || e.textContent),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     sidebar: [...document.querySelectorAll('.bd-sidebar a[href], nav.bd-links a[href]')].map(a => a.href),
   };
@@ -196,15 +195,10 @@ class Opening:
                 page.wait_for_url(urljoin(url, refresh.group(1)), wait_until="load")
             else:
                 page.wait_for_load_state("load")
-            # what the checks read is there once the page has loaded (images included) and
-            # MathJax has typeset (its startup promise); nothing else is waited for
-            if page.evaluate("document.querySelectorAll('.math').length") > 0:
-                page.wait_for_function(
-                    "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
-                    timeout=30000)
-                page.evaluate("() => MathJax.startup.promise.then(() => true)")
+            # what the checks read is there once the page has loaded (images included): the
+            # formulas were typeset when the book was built; nothing else is waited for
             facts = page.evaluate(_PAGE_FACTS)
-            if self.cdp is not None:  # the icon and MathJax fonts are fetched by now
+            if self.cdp is not None:  # the icon and TeX fonts are fetched by now
                 page.evaluate("() => document.fonts.ready.then(() => true)")
                 facts["bytes"] = {self.urls.get(k, k): n for k, n in self.sizes.items()}
         finally:
@@ -256,7 +250,7 @@ def reshow(page, *, viewport: dict | None = None, color_scheme: str | None = Non
 
 
 def open_page(page, url: str, *, measure: bool = False) -> tuple[dict, list[str]]:
-    """Load *url* in *page*, wait for the load and MathJax, and return (facts, console errors)."""
+    """Load *url* in *page*, wait for the load, and return (facts, console errors)."""
     return Opening(page, url, measure=measure).finish()
 
 
@@ -313,9 +307,7 @@ def check_facts(name: str, facts: dict, errors: list[str]) -> list[str]:
     problems = [f"{name}: {e}" for e in errors]
     if facts["math"] and facts["typeset"] < facts["math"]:
         problems.append(f"{name}: {facts['math'] - facts['typeset']} of {facts['math']} math "
-                        "elements not typeset by MathJax")
-    for msg in facts["merrors"]:
-        problems.append(f"{name}: MathJax error: {msg}")
+                        "elements not typeset (TeX as written: the build reports why)")
     for img in facts["imgs"]:
         if not img["ok"]:
             problems.append(f"{name}: image did not load: {img['src']}")

@@ -1,10 +1,11 @@
 """Print the single-page book to PDF with headless Chromium: ``python -m normaxes.book.pdf``.
 
 ``make pdf`` runs it after the single-page build (``_build/singlehtml``): the page is served on a
-loopback port, opened in Debian's ``chromium`` through Playwright, MathJax's startup promise is
-awaited (every equation typeset), every image is loaded, and Chromium prints it with the book's
-print stylesheet (``_static/normaxes.css``: each chapter on a new page, no break inside code,
-outputs, figures, tables or equations where Chromium allows). Nothing is downloaded; no LaTeX.
+loopback port and opened in Debian's ``chromium`` through Playwright (its formulas were typeset
+when it was built, see :mod:`normaxes.book.mathrender`); every image is loaded, and Chromium
+prints it with the book's print stylesheet (``_static/normaxes.css``: each chapter on a new page,
+no break inside code, outputs, figures, tables or equations where Chromium allows). Nothing is
+downloaded; no LaTeX.
 The PDF is written to ``_build/pdf/normaxes.pdf`` and copied next to the front page of both HTML
 builds, where the front page links to it.
 """
@@ -23,14 +24,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 
-# the page as printed: lazy images loaded now, MathJax finished, the theme's collapsed toggles open
+# the page as printed: lazy images loaded now, the theme's collapsed toggles open
 _PREPARE = """async () => {
   for (const img of document.querySelectorAll('img[loading]')) img.removeAttribute('loading');
   for (const d of document.querySelectorAll('details')) d.open = true;
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
   await Promise.all([...document.images].map(i => i.complete ? null :
     new Promise(r => { i.onload = i.onerror = r; })));
-  return document.querySelectorAll('mjx-container').length;
+  return [document.querySelectorAll('.math').length,
+          document.querySelectorAll('.math mjx-container').length];
 }"""
 
 _FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#555">'
@@ -58,13 +59,14 @@ def print_page(page, out: Path) -> Path:
     """Print *page* (the single-page book, loaded in a window of VIEWPORT) to *out*; return it.
 
     The browser test calls this on the page it has just checked, so that the single page is
-    loaded and typeset once for both; ``print_pdf`` opens it itself.
+    loaded once for both; ``print_pdf`` opens it itself.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     page.emulate_media(media="print", color_scheme="light")
-    typeset = page.evaluate(_PREPARE)
-    if page.evaluate("document.querySelectorAll('.math').length") and not typeset:
-        raise SystemExit("make pdf: MathJax typeset nothing")
+    maths, typeset = page.evaluate(_PREPARE)
+    if typeset < maths:
+        raise SystemExit(f"make pdf: {maths - typeset} of {maths} formulas of the single page are "
+                         "not typeset (TeX left as it was: see the build's warnings)")
     page.pdf(path=str(out), format="A4", print_background=True, outline=True,
              tagged=True, margin={"top": "16mm", "bottom": "18mm", "left": "14mm",
                                   "right": "14mm"},

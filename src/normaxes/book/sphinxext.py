@@ -1,12 +1,9 @@
 """A small Sphinx extension for the book (``sphinx.extra_extensions`` in ``_config.yml``).
 
-- MathJax from the book itself: the pages typeset their formulas with MathJax 3; instead of a CDN,
-  the MathJax distribution of the pinned ``django-static-mathjax`` package is copied into
-  ``_static/mathjax``, so the HTML renders offline and in the browser test exactly as online.
-  A page loads only the components the book needs (see :data:`MATHJAX_LOAD`): TeX input (its
-  base and the ``ams`` package) and CHTML output, about 0.65 MB instead of the 1.17 MB of the
-  combined ``tex-mml-chtml.js``; a page whose formulas need nothing of ``ams`` does not load it
-  (see :func:`needs_ams`).
+- Formulas typeset when the book is built (see :mod:`normaxes.book.mathrender` and
+  :func:`_typeset_math`): MathJax 3, from the pinned ``django-static-mathjax`` package, runs once
+  in Node.js over every formula of the build; the pages carry the typeset formulas, one shared
+  stylesheet and the TeX fonts, and no MathJax script. A TeX error is a build warning.
 - Code blocks without the markup of plain tokens (see :func:`plain_token_classes`): Pygments
   wraps every name and punctuation mark in a ``<span>`` whose color is the block's own; those
   spans are dropped (a third of the claims ledger's HTML) and ``normaxes.css`` gives the text of
@@ -35,65 +32,26 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
-from html import unescape
 from pathlib import Path
 
+from sphinx.ext.mathjax import html_visit_displaymath, html_visit_math
 from sphinx.util import logging
+
+from .mathrender import typeset_pages
 
 logger = logging.getLogger(__name__)
 
-MATHJAX_ENTRY = "mathjax/startup.js"  # the loader: it loads core and the components below
-# TeX input (with its autoload of rarer TeX packages), CHTML output, and the hidden MathML that
-# screen readers read. Not loaded: MathML input (the book writes TeX) and the context menu.
-MATHJAX_LOAD = ["input/tex-base", "[tex]/ams", "output/chtml", "a11y/assistive-mml"]
-# TeX input is ``tex-base`` with the one package the book's formulas need beyond it: ``ams``
-# (aligned, split, \operatorname, \tfrac, \lvert); 165 KB instead of the 180 KB of ``input/tex``,
-# which adds newcommand, configmacros, require and autoload (a macro of another package would
-# load it on demand). A macro the book starts to use from another package is an error on the page
-# (``noundefined`` is not loaded), which the browser test reports: add its package here.
-MATHJAX_TEX_PACKAGES = ["base", "ams"]
-# what those components fetch at run time: their files and CHTML's fonts
-MATHJAX_FILES = ["startup.js", "core.js", "input/tex-base.js", "input/tex/extensions/ams.js",
-                 "output/chtml.js", "output/chtml", "a11y/assistive-mml.js"]
-
-
-def mathjax_dir() -> Path:
-    """The ``es5`` folder of the installed MathJax distribution."""
-    try:
-        import mathjax  # the django-static-mathjax package, no Django needed
-    except ImportError as err:  # pragma: no cover - the pinned requirements install it
-        raise RuntimeError(
-            "MathJax is missing: install the pinned requirements (django-static-mathjax)"
-        ) from err
-    path = Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
-    if not (path / "startup.js").is_file():
-        raise RuntimeError(f"no MathJax distribution under {path}")
-    return path
-
-
-def _copy_mathjax(app, exception):
+def _typeset_math(app, exception):
+    """Every formula of the build typeset by MathJax (see
+    :func:`normaxes.book.mathrender.typeset_pages`); a formula that TeX refuses is a warning (an
+    error in ``make build-strict``) and stays as TeX."""
     if exception is not None or app.builder.format != "html":
         return
-    source, target = mathjax_dir(), Path(app.outdir) / "_static" / "mathjax"
-    for name in MATHJAX_FILES:
-        if (source / name).is_dir():
-            shutil.copytree(source / name, target / name, dirs_exist_ok=True)
-        else:
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / name, target / name)
-
-
-def _mathjax_config(app, config):
-    """Load only :data:`MATHJAX_LOAD`, on top of the book's own ``mathjax3_config``."""
-    mj = dict(config.mathjax3_config or {})
-    loader = dict(mj.get("loader", {}))
-    loader["load"] = list(dict.fromkeys(list(loader.get("load", [])) + MATHJAX_LOAD))
-    mj["loader"] = loader
-    tex = dict(mj.get("tex", {}))
-    tex["packages"] = MATHJAX_TEX_PACKAGES
-    mj["tex"] = tex
-    config.mathjax3_config = mj
+    out = Path(app.outdir)
+    pages = [p for p in sorted(out.rglob("*.html"))
+             if not {"_static", "_sources"} & set(p.relative_to(out).parts)]
+    for problem in typeset_pages(pages, out / "_static"):
+        logger.warning(problem)
 
 
 def _rewrite_pages(out: Path, rewrite, skip=()) -> None:
@@ -106,47 +64,6 @@ def _rewrite_pages(out: Path, rewrite, skip=()) -> None:
         new = rewrite(html)
         if new != html:
             page.write_text(new, encoding="utf-8")
-
-
-_MATH = re.compile(r'<(?:span|div) class="math[^"]*"[^>]*>(.*?)</(?:span|div)>', re.S)
-_MATHJAX_INLINE = re.compile(r"(<script>window\.MathJax = )(\{.*?\})(</script>)")
-
-
-def _keys_of(js: str, names: set[str]) -> set[str]:
-    """The *names* that the minified component *js* has as a key of an object (its macro and
-    environment tables): ``{name:`` or ``,"name":``. Loose: another object's key counts too."""
-    return {n for n in names if re.search(r'[{,]"?' + re.escape(n) + r'"?:', js)}
-
-
-def needs_ams(tex: str, base_js: str, ams_js: str) -> bool:
-    """Whether TeX *tex* may need MathJax's ``ams`` package: True unless every macro and
-    environment it names is one that ``tex-base`` defines and ``ams`` does not (re)define."""
-    names = set(re.findall(r"\\([A-Za-z]+)", tex)) | set(re.findall(r"\\begin\{([^}]*)\}", tex))
-    return bool(names - (_keys_of(base_js, names) - _keys_of(ams_js, names)))
-
-
-def _ams_only_where_needed(app, exception):
-    """A page whose formulas use none of ``ams``'s macros does not load it (30 KB).
-
-    The claims ledger, for one, has four short formulas in TeX's base macros.
-    """
-    if exception is not None or app.builder.format != "html":
-        return
-    src = mathjax_dir() / "input"
-    base_js = (src / "tex-base.js").read_text(encoding="utf-8")
-    ams_js = (src / "tex" / "extensions" / "ams.js").read_text(encoding="utf-8")
-
-    def without_ams(html):
-        m = _MATHJAX_INLINE.search(html)
-        if not m or needs_ams("\n".join(unescape(t) for t in _MATH.findall(html)), base_js,
-                              ams_js):
-            return html
-        mj = json.loads(m.group(2))
-        mj["loader"]["load"] = [c for c in mj["loader"]["load"] if c != "[tex]/ams"]
-        mj["tex"]["packages"] = [p for p in mj["tex"]["packages"] if p != "ams"]
-        return html[:m.start(2)] + json.dumps(mj) + html[m.end(2):]
-
-    _rewrite_pages(app.outdir, without_ams)
 
 
 def _class_sets(body: str) -> list[set[str]]:
@@ -443,9 +360,12 @@ def _explorer_reference(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
-    app.config.mathjax_path = MATHJAX_ENTRY
-    app.connect("config-inited", _mathjax_config)
-    app.connect("build-finished", _copy_mathjax)
+    # Sphinx's own markup of a formula (TeX in an element of class "math"), without MathJax's
+    # script: _typeset_math typesets the formulas when the build has finished
+    app.add_html_math_renderer("normaxes", (html_visit_math, None),
+                               (html_visit_displaymath, None))
+    app.config.html_math_renderer = "normaxes"
+    app.connect("build-finished", _typeset_math, priority=850)
     app.connect("build-finished", _no_icon_script)
     app.connect("build-finished", _index_page, priority=100)  # before sphinx-external-toc's
     app.connect("build-finished", _single_page_without_search)
@@ -454,7 +374,6 @@ def setup(app):
     # pygments.css that this one reads
     app.connect("build-finished", _plain_code_tokens, priority=800)
     app.connect("build-finished", _no_thebe_without_button)
-    app.connect("build-finished", _ams_only_where_needed)
     # last: what the pages and scripts finally hold decides which CSS rules stay
     app.connect("build-finished", _slim_assets, priority=900)
     # early: a later handler may return a template name, which ends the event for the rest
