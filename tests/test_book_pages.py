@@ -138,3 +138,14 @@ def test_formulas_are_typeset_when_the_book_is_built(tmp_path):
     assert f'<link rel="stylesheet" href="../_static/{STYLESHEET}" />' in html
     assert (tmp_path / "_static" / STYLESHEET).is_file()
     assert list((tmp_path / "_static" / "mathjax").rglob("MathJax_Main-Regular.woff"))
+    # a page typeset by an earlier build (Sphinx rewrites only the pages it must) stays as it is
+    assert typeset_pages([page], tmp_path / "_static") == problems
+    assert page.read_text(encoding="utf-8") == html
+    # ... and the stylesheet, written anew for another page, keeps the characters it uses (<)
+    other = tmp_path / "b.html"
+    other.write_text('<html><head></head><body><span class="math notranslate nohighlight">'
+                     '\\(x\\)</span></body></html>', encoding="utf-8")
+    assert typeset_pages([other], tmp_path / "_static") == []
+    assert ".mjx-c3C::before" in (tmp_path / "_static" / STYLESHEET).read_text(encoding="utf-8")
+    assert '<link rel="stylesheet" href="_static/mathjax/chtml.css" />' in other.read_text(
+        encoding="utf-8")

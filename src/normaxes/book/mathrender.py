@@ -31,6 +31,7 @@ SCRIPT = Path(__file__).with_name("mathrender.js")
 SCALE = 1.2  # MathJax's TeX fonts at 1.2 em: about the x-height of common sans-serif fonts
 FONTS = "output/chtml/fonts/woff-v2"  # the TeX fonts, under _static/mathjax
 STYLESHEET = "mathjax/chtml.css"  # under _static
+FORMULAS = "mathjax/formulas.json"  # under _static: every formula the stylesheet was made for
 # an element Sphinx writes for a formula; its TeX is HTML-escaped text, with no tag inside
 MATH = re.compile(r'(<(span|div) class="math notranslate nohighlight"[^>]*>)(.*?)(</\2>)', re.S)
 _DELIMS = {"span": (r"\(", r"\)"), "div": (r"\[", r"\]")}
@@ -79,10 +80,13 @@ def typeset(items: list[tuple[str, bool]], *, font_url: str = FONTS, scale: floa
 
 
 def formulas(html: str):
-    """Each formula element of the page *html*: ``(match, tex, display)``; *tex* is None where
-    the element is not one Sphinx writes (a tag inside, or no ``\\(...\\)``/``\\[...\\]``)."""
+    """Each formula element of the page *html* that is not typeset yet: ``(match, tex,
+    display)``; *tex* is None where the element is not one Sphinx writes (a tag inside, or no
+    ``\\(...\\)``/``\\[...\\]``). A page that an earlier build typeset is left as it is."""
     for m in MATH.finditer(html):
         body, tag = m.group(3), m.group(2)
+        if body.startswith("<mjx-container"):
+            continue
         opening, closing = _DELIMS[tag]
         text = unescape(body).strip()
         ok = "<" not in body and text.startswith(opening) and text.endswith(closing)
@@ -100,8 +104,14 @@ def typeset_pages(pages: list[Path], static: Path) -> list[str]:
         for _, tex, display in found[page][1]:
             if tex is not None:
                 texts.setdefault((tex, display), len(texts))
+    # the formulas of the pages an earlier build typeset and this one did not rewrite: typeset
+    # again with the rest, so that the one stylesheet still has the characters they use
+    record = static / FORMULAS
+    earlier = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else []
     if not texts:
         return []
+    for tex, display in earlier:
+        texts.setdefault((tex, display), len(texts))
     markup, errors, css = typeset(list(texts))
     problems = []
     for page, (html, items) in found.items():
@@ -123,10 +133,14 @@ def typeset_pages(pages: list[Path], static: Path) -> list[str]:
         out.append(html[last:])
         html = "".join(out)
         href = os.path.relpath(static / STYLESHEET, page.parent).replace(os.sep, "/")
-        html = html.replace("</head>", f'<link rel="stylesheet" href="{href}" />\n</head>', 1)
+        link = f'<link rel="stylesheet" href="{href}" />'
+        if link not in html:
+            html = html.replace("</head>", link + "\n</head>", 1)
         page.write_text(html, encoding="utf-8")
     target = static / STYLESHEET
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(css, encoding="utf-8")
+    record.write_text(json.dumps([[tex, display] for (tex, display), k in texts.items()
+                                  if markup[k] is not None]), encoding="utf-8")
     shutil.copytree(mathjax_dir() / FONTS, target.parent / FONTS, dirs_exist_ok=True)
     return problems
