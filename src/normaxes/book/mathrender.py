@@ -12,6 +12,11 @@ page carries about 0.65 MB less.
 In the browser, MathJax scales formulas to the x-height of the page's font, which differs from
 one reader's system font to another's; here one scale is fixed, :data:`SCALE`.
 
+A build that rewrites only some pages (Sphinx without ``--all``) leaves the pages typeset before
+as they are; the formulas typeset so far are recorded next to the stylesheet
+(:data:`FORMULAS`) and typeset again with the new ones, so the stylesheet keeps every character
+the pages use.
+
 A TeX error (an undefined macro, an unbalanced brace) is not drawn in red on the page: it is
 returned, and :mod:`normaxes.book.sphinxext` reports it as a build warning (``make book`` and
 ``make build-strict`` fail on it) and leaves that formula's TeX as it was.
