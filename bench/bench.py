@@ -374,9 +374,8 @@ def bench_pages():
                    lambda e, sizes=sizes: sizes.__setitem__(e["requestId"],
                                                             e["encodedDataLength"]))
             page.goto(f"{base}{doc}.html", wait_until="load")
-            page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
-                          " ? MathJax.startup.promise.then(() => document.fonts.ready)"
-                          " .then(() => true) : document.fonts.ready.then(() => true)")
+            # the formulas come typeset: their TeX fonts are fetched once the fonts are ready
+            page.evaluate("() => document.fonts.ready.then(() => true)")
             page.wait_for_load_state("networkidle")
             ctx.close()
             parts = {"html": 0, "img": 0, "fixed": 0}

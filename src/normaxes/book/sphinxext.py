@@ -312,7 +312,7 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
         if key not in seen:
             seen.add(key)
             kept.append(js)
-    # in place: Sphinx's own handlers (MathJax among them) add to this very list afterwards
+    # in place: Sphinx's own handlers add to this very list afterwards
     context["script_files"][:] = kept
 
 
