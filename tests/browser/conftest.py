@@ -3,10 +3,10 @@
 The survey opens every page once at 1280 px (cold cache, so its bytes are what a first visit
 fetches), a few tabs at a time, reads it, then reads it again in dark mode (chapters) and at
 390 px, and takes the screenshots as it goes; the per-page tests then check what it read. Every
-open waits for the page's load (formulas are typeset when the book is built), never for a fixed time or for network
-idle. Two jobs run in the background from the session's start, each in a thread and Chromium of
-its own (head_start): the single-page book read and printed to the PDF, and a chapter run in
-JupyterLab. At the end of the session the time spent on page opens is written to
+open waits for the page's load (formulas are typeset when the book is built), never for a fixed
+time or for network idle. Two jobs run in the background from the session's start, each in a
+thread and Chromium of its own (head_start): the single-page book read and printed to the PDF,
+and a chapter run in JupyterLab. At the end of the session the time spent on page opens is written to
 _build/screenshots/timings.txt, and the session's wall and CPU seconds to summary.json.
 """
 

@@ -2,9 +2,9 @@
 
 The book's formulas are typeset when it is built (no MathJax script), no `fontawesome.js`, no
 search index outside the search page, the theme's CSS cut to the rules its pages can match and
-Font Awesome's fonts cut to the icons they show (normaxes.book.sphinxext, normaxes.book.slim). The bytes are
-the survey's (conftest.py): each page opened once at 1280 px with the browser cache off, every
-response's encoded length summed as Chromium reports it.
+Font Awesome's fonts cut to the icons they show (normaxes.book.sphinxext, normaxes.book.slim).
+The bytes are the survey's (conftest.py): each page opened once at 1280 px with the browser
+cache off, every response's encoded length summed as Chromium reports it.
 """
 
 import re

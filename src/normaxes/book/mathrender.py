@@ -111,10 +111,10 @@ def typeset_pages(pages: list[Path], static: Path) -> list[str]:
                 texts.setdefault((tex, display), len(texts))
     # the formulas of the pages an earlier build typeset and this one did not rewrite: typeset
     # again with the rest, so that the one stylesheet still has the characters they use
-    record = static / FORMULAS
-    earlier = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else []
     if not texts:
         return []
+    record = static / FORMULAS
+    earlier = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else []
     for tex, display in earlier:
         texts.setdefault((tex, display), len(texts))
     markup, errors, css = typeset(list(texts))

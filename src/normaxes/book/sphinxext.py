@@ -48,18 +48,21 @@ def _typeset_math(app, exception):
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
-    pages = [p for p in sorted(out.rglob("*.html"))
-             if not {"_static", "_sources"} & set(p.relative_to(out).parts)]
-    for problem in typeset_pages(pages, out / "_static"):
+    for problem in typeset_pages(_pages(out), out / "_static"):
         logger.warning(problem)
 
 
+def _pages(out: Path, skip=()) -> list[Path]:
+    """Every page of the build in *out*: its HTML files, not those of ``_static``, nor the page
+    names in *skip*."""
+    return [page for page in sorted(Path(out).rglob("*.html"))
+            if "_static" not in page.relative_to(out).parts and page.name not in skip]
+
+
 def _rewrite_pages(out: Path, rewrite, skip=()) -> None:
-    """Apply *rewrite* (HTML text -> HTML text) to every page of the build in *out* (not the
-    files of ``_static``, nor the page names in *skip*); write back only the pages it changes."""
-    for page in Path(out).rglob("*.html"):
-        if "_static" in page.parts or page.name in skip:
-            continue
+    """Apply *rewrite* (HTML text -> HTML text) to every page of the build in *out* (see
+    :func:`_pages`); write back only the pages it changes."""
+    for page in _pages(out, skip):
         html = page.read_text(encoding="utf-8")
         new = rewrite(html)
         if new != html:
