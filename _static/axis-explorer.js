@@ -8,14 +8,14 @@
   "use strict";
   var LAYOUTS = {
     seq: {name: "[B, T, F]", axes: ["B", "T", "F"], shape: [3, 4, 6], batch: "B", channel: "F",
-          layout: "B T F", group: "B T (G F)", dims: "B, T, F"},
+          layout: "B T F", group: "B T (G Fg)", dims: "B, T, F"},
     img: {name: "[N, C, H, W]", axes: ["N", "C", "H", "W"], shape: [3, 6, 2, 2], batch: "N",
-          channel: "C", layout: "N C H W", group: "N (G C) H W", dims: "N, C, H, W"}
+          channel: "C", layout: "N C H W", group: "N (G Cg) H W", dims: "N, C, H, W"}
   };
   var NORMS = {  // over, on each layout
     BN: {name: "Batch Norm", seq: ["B", "T"], img: ["N", "H", "W"]},
     LN: {name: "Layer Norm", seq: ["F"], img: ["C", "H", "W"]},
-    GN: {name: "Group Norm", seq: ["T", "F"], img: ["C", "H", "W"]},
+    GN: {name: "Group Norm", seq: ["T", "Fg"], img: ["Cg", "H", "W"]},
     IN: {name: "Instance Norm", seq: ["T"], img: ["H", "W"]},
     custom: {name: "custom set of axes"}
   };
@@ -26,8 +26,9 @@
 
   function product(a) { return a.reduce(function (p, v) { return p * v; }, 1); }
 
-  /* Each entry's statistics set: with groups, the channel axis splits into (G, channel/G)
-     and the group index is kept as a separate axis (never in `over`). */
+  /* Each entry's statistics set: with groups, the channel axis splits into (G, Cg), Cg = C/G
+     channels a group (Fg on sequences), and the group index is kept as a separate axis (never
+     in `over`). */
   function groups(L, over, G) {
     var shape = L.shape, n = product(shape), labels = new Array(n), ids = {}, next = 0;
     var ch = L.axes.indexOf(L.channel);
@@ -36,8 +37,9 @@
       for (var d = shape.length - 1; d >= 0; d--) { idx[d] = r % shape[d]; r = Math.floor(r / shape[d]); }
       var key = [];
       for (var a = 0; a < shape.length; a++) {
+        var name = G && a === ch ? L.axes[a] + "g" : L.axes[a];
         if (G && a === ch) { key.push("g" + Math.floor(idx[a] / (shape[a] / G))); }
-        if (over.indexOf(L.axes[a]) < 0) { key.push(L.axes[a] + idx[a]); }
+        if (over.indexOf(name) < 0) { key.push(name + idx[a]); }
       }
       key = key.join(",");
       if (!(key in ids)) { ids[key] = next++; }
@@ -53,12 +55,12 @@
     var layout = G ? L.group : L.layout;
     var std = 'y = standardize(x, "' + layout + '", over="' + over.join(" ") + '"' + sizes + ")";
     var axes = L.axes.slice(), lines = [];
-    if (G) {  // the channel axis split into (G, channel/G)
-      var ch = axes.indexOf(L.channel), shapeNames = L.axes.slice();
-      shapeNames[ch] = "G, " + L.channel + " // G";
-      lines.push(L.dims + " = x.shape; G = " + G);
+    if (G) {  // the channel axis split into (G, Cg): G groups of Cg = C // G channels
+      var ch = axes.indexOf(L.channel), inner = L.channel + "g", shapeNames = L.axes.slice();
+      shapeNames[ch] = "G, " + inner;
+      lines.push(L.dims + " = x.shape; G = " + G + "; " + inner + " = " + L.channel + " // G");
       lines.push("xg = x.reshape(" + shapeNames.join(", ") + ")");
-      axes.splice(ch, 0, "G");
+      axes.splice(ch, 1, "G", inner);
     }
     var dims = [];
     axes.forEach(function (a, i) { if (over.indexOf(a) >= 0) { dims.push(i); } });

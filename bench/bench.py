@@ -45,7 +45,7 @@ THREADS = 2
 KERNELS = {
     "sequence LN [32,512,256] over F": ((32, 512, 256), "B T F", "F", {}, "layer_norm1"),
     "image LN [32,64,56,56] over C H W": ((32, 64, 56, 56), "N C H W", "C H W", {}, "layer_norm3"),
-    "image GN(32) [32,64,56,56]": ((32, 64, 56, 56), "N (G C) H W", "C H W", {"G": 32},
+    "image GN(32) [32,64,56,56]": ((32, 64, 56, 56), "N (G Cg) H W", "Cg H W", {"G": 32},
                                    "group_norm"),
 }
 # for context, without a goal: Batch Norm reduces the first axis, so standardize takes it whole

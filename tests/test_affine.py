@@ -14,14 +14,14 @@ def test_affine_matches_pytorch_parameter_shapes():
     assert affine_shape("N C H W", "C", x.shape) == (6,)
     assert affine_shape("N C H W", "C H W", x.shape) == (6, 3, 4)
     w, b = torch.from_numpy(rng.normal(size=6)), torch.from_numpy(rng.normal(size=6))
-    ours = affine(standardize(x, "N (G C) H W", "C H W", G=2), "N C H W", "C", w, b)
+    ours = affine(standardize(x, "N (G Cg) H W", "Cg H W", G=2), "N C H W", "C", w, b)
     torch.testing.assert_close(ours, F.group_norm(x, 2, w, b))
     wl = torch.from_numpy(rng.normal(size=(6, 3, 4)))
     bl = torch.from_numpy(rng.normal(size=(6, 3, 4)))
     ours = affine(standardize(x, "N C H W", "C H W"), "N C H W", "C H W", wl, bl)
     torch.testing.assert_close(ours, F.layer_norm(x, (6, 3, 4), wl, bl))
     # a flat per-channel vector also serves a grouped layout
-    ours = affine(standardize(x, "N (G C) H W", "C H W", G=2), "N (G C) H W", "G C", w, b, G=2)
+    ours = affine(standardize(x, "N (G Cg) H W", "Cg H W", G=2), "N (G Cg) H W", "G Cg", w, b, G=2)
     torch.testing.assert_close(ours, F.group_norm(x, 2, w, b))
 
 

@@ -60,7 +60,7 @@ def test_panels_in_two_rows_keep_their_titles():
 def test_explorer_reference_is_stat_groups():
     ref = explorer_reference()
     layout, grouped, shape = EXPLORER["img"]
-    assert ref["img|GN|3|C H W"] == stat_groups(grouped, "C H W", shape, G=3).ravel().tolist()
+    assert ref["img|GN|3|Cg H W"] == stat_groups(grouped, "Cg H W", shape, G=3).ravel().tolist()
     assert ref["seq|custom|0|B T F"] == [0] * int(np.prod(EXPLORER["seq"][2]))
     # every norm, every G of Group Norm, every non-empty set of axes, on both layouts
     assert len(ref) == 2 * (3 + 4) + (2 ** 3 - 1) + (2 ** 4 - 1)

@@ -46,7 +46,7 @@ def test_sequence_norms_match_pytorch(B, T, G, Fg, kind, dtype, seed):
     x = _input(seed, (B, T, Fdim), dtype)
     xt = torch.from_numpy(x)
     _close(_ours(x, kind, "B T F", over="F"), F.layer_norm(xt, (Fdim,)), dtype)
-    _close(_ours(x, kind, "B T (G F)", over="T F", G=G),
+    _close(_ours(x, kind, "B T (G Fg)", over="T Fg", G=G),
            F.group_norm(xt.transpose(1, 2), G).transpose(1, 2), dtype)
     _close(_ours(x, kind, "B T F", over="T"), F.instance_norm(xt.transpose(1, 2)).transpose(1, 2),
            dtype)
@@ -62,13 +62,13 @@ def test_image_norms_match_pytorch(N, G, Cg, H, W, kind, dtype, seed):
     x = _input(seed, (N, C, H, W), dtype)
     xt = torch.from_numpy(x)
     _close(_ours(x, kind, "N C H W", over="C H W"), F.layer_norm(xt, (C, H, W)), dtype)
-    _close(_ours(x, kind, "N (G C) H W", over="C H W", G=G), F.group_norm(xt, G), dtype)
+    _close(_ours(x, kind, "N (G Cg) H W", over="Cg H W", G=G), F.group_norm(xt, G), dtype)
     _close(_ours(x, kind, "N C H W", over="H W"), F.instance_norm(xt), dtype)
     _close(_ours(x, kind, "N C H W", over="N H W"),
            F.batch_norm(xt, None, None, training=True), dtype)
     # channels last reads the same data with another layout string
     xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    _close(_ours(xl, kind, "N H W (G C)", over="H W C", G=G).transpose(0, 3, 1, 2),
+    _close(_ours(xl, kind, "N H W (G Cg)", over="H W Cg", G=G).transpose(0, 3, 1, 2),
            F.group_norm(xt, G), dtype)
 
 
@@ -92,8 +92,8 @@ def test_eps_is_added_to_the_biased_variance():
 
 def test_group_size_may_be_given_as_inner_size():
     x = _input(0, (2, 5, 6), np.float64)
-    np.testing.assert_array_equal(standardize(x, "B T (G F)", over="T F", G=3),
-                                  standardize(x, "B T (G F)", over="T F", F=2))
+    np.testing.assert_array_equal(standardize(x, "B T (G Fg)", over="T Fg", G=3),
+                                  standardize(x, "B T (G Fg)", over="T Fg", Fg=2))
 
 
 def test_float16_and_device_kept():
@@ -180,12 +180,13 @@ x = np.zeros((2, 3, 8), dtype=np.float32)
     (lambda: standardize(x, "B T (T F)", over="T", T=2), ["duplicate axis name", "'T'"]),
     (lambda: standardize(x, "B T F", over="T T"), ["'T' twice"]),
     # a group size that does not divide its dimension: both numbers
-    (lambda: standardize(x, "B T (G F)", over="T F", G=3), ["G=3", "size 8", "does not divide"]),
-    (lambda: standardize(x, "B T (G F)", over="T F", F=5), ["F=5", "size 8", "does not divide"]),
+    (lambda: standardize(x, "B T (G Fg)", over="T Fg", G=3), ["G=3", "size 8", "does not divide"]),
+    (lambda: standardize(x, "B T (G Fg)", over="T Fg", Fg=5),
+     ["Fg=5", "size 8", "does not divide"]),
     # a missing group size: the axis named
-    (lambda: standardize(x, "B T (G F)", over="T F"),
-     ["missing group size", "'G'", "'F'", "G=..."]),
-    (lambda: standardize(x, "B T (G F)", over="T F", G=2, F=2), ["G=2 * F=2", "size 8"]),
+    (lambda: standardize(x, "B T (G Fg)", over="T Fg"),
+     ["missing group size", "'G'", "'Fg'", "G=..."]),
+    (lambda: standardize(x, "B T (G Fg)", over="T Fg", G=2, Fg=2), ["G=2 * Fg=2", "size 8"]),
     # an empty over
     (lambda: standardize(x, "B T F", over=""), ["over is empty"]),
     (lambda: standardize(x, "B T F", over=[]), ["over is empty"]),
@@ -200,11 +201,11 @@ x = np.zeros((2, 3, 8), dtype=np.float32)
     # sizes for unknown axes, wrong sizes, malformed layouts, wrong inputs
     (lambda: standardize(x, "B T F", over="F", G=2), ["G=2", "not an axis"]),
     (lambda: standardize(x, "B T F", over="F", T=4), ["T=4", "size 3"]),
-    (lambda: standardize(x, "B T (G F)", over="F", G=0), ["G=0", "positive integer"]),
+    (lambda: standardize(x, "B T (G Fg)", over="Fg", G=0), ["G=0", "positive integer"]),
     (lambda: standardize(x, "B T (G F", over="F", G=2), ["never closed"]),
     (lambda: standardize(x, "B T G F)", over="F"), ["without a matching"]),
     (lambda: standardize(x, "B T (F)", over="F"), ["at least two named axes"]),
-    (lambda: standardize(x, "B T ((G F))", over="F"), ["nested"]),
+    (lambda: standardize(x, "B T ((G Fg))", over="Fg"), ["nested"]),
     (lambda: standardize(x, "", over="F"), ["layout must be a non-empty string"]),
     (lambda: standardize(x.astype(int), "B T F", over="F"), ["floating-point", "int"]),
     (lambda: standardize([1.0, 2.0], "F", over="F"), ["NumPy array or a torch tensor", "list"]),
@@ -257,7 +258,7 @@ def test_shared_with_known_sets():
     assert s[:, :, 0].all() and not s[:, :, 1:].any()
     s = shared_with("B T F", "F", shape, index=(1, 2, 3))  # LN: one frame
     assert s[1, 2].all() and s.sum() == 4
-    s = shared_with("B T (G F)", "T F", shape, index=(0, 0, 3), G=2)  # GN: 2nd group, sequence 0
+    s = shared_with("B T (G Fg)", "T Fg", shape, index=(0, 0, 3), G=2)  # GN: 2nd group, sequence 0
     assert s[0, :, 2:].all() and s.sum() == 6
     with pytest.raises(ValueError, match="index"):
         shared_with("B T F", "F", shape, index=(0, 0))
@@ -294,9 +295,9 @@ def test_norms_table_matches_sets_written_out_by_hand(layout, short):
 SLICED = [  # (shape, layout, over, sizes): the first axis is not reduced, so slices are offered
     ((32, 512, 64), "B T F", "F", {}),
     ((16, 96, 24, 24), "N C H W", "C H W", {}),
-    ((16, 96, 24, 24), "N (G C) H W", "C H W", {"G": 8}),
+    ((16, 96, 24, 24), "N (G Cg) H W", "Cg H W", {"G": 8}),
     ((16, 96, 24, 24), "N C H W", "H W", {}),
-    ((40, 256, 96), "B T (G F)", "T F", {"G": 4}),
+    ((40, 256, 96), "B T (G Fg)", "T Fg", {"G": 4}),
     ((64, 24, 100, 7), "N C H W", "C H", {}),
 ]
 

@@ -8,7 +8,7 @@ from normaxes.book.figures import cube_view, draw_norms
 
 def test_cube_view_flattens_h_w_and_applies_mask():
     shape = (2, 4, 3, 3)
-    shared, real = cube_view("N (G C) H W", "C H W", shape, batch="N", channel="C", G=2)
+    shared, real = cube_view("N (G Cg) H W", "Cg H W", shape, batch="N", channel="C", G=2)
     assert shared.shape == (2, 4, 9)
     assert shared[0, :2].all() and shared.sum() == 18 and real.all()
     mask = np.ones((2, 1, 3, 3), bool)
@@ -54,7 +54,7 @@ def test_draw_cubes_grid_and_errors():
     s[1, 2] = True
     fig = draw_cubes([
         dict(layout="B T F", over="F", shape=(2, 4, 3), batch="B", channel="F", title="LN"),
-        dict(layout="B T (G F)", over="T F", shape=(2, 4, 4), batch="B", channel="F", G=2),
+        dict(layout="B T (G Fg)", over="T Fg", shape=(2, 4, 4), batch="B", channel="Fg", G=2),
         dict(layout="B T F", shared=s, batch="B", channel="F", title="a frame"),
     ], ncols=2)
     assert len(fig.axes) == 3

@@ -25,7 +25,7 @@ IMG = data.images(N=2, C=6, H=4, W=3, seed=0)  # [N, C, H, W]
 def test_axis_subsets_lists_every_nonempty_set_once():
     subsets = axis_subsets("B T F")
     assert subsets == ["B", "T", "F", "B T", "B F", "T F", "B T F"]
-    assert len(axis_subsets("N (G C) H W")) == 2 ** 5 - 1
+    assert len(axis_subsets("N (G Cg) H W")) == 2 ** 5 - 1
 
 
 @pytest.mark.parametrize("layout, x", [("B T F", X), ("N C H W", IMG)])
@@ -43,9 +43,9 @@ def test_find_over_recovers_torch_layers_on_a_transposed_probe():
         y = apply_in(torch.nn.BatchNorm1d(8), x, "B T F", "B F T")
         assert find_over(y, x, "B T F", eps=1e-5) == "B T"
         y = apply_in(torch.nn.GroupNorm(4, 8), x, "B T F", "B F T")
-        assert find_over(y, x, "B T (G F)", eps=1e-5, G=4) == "T F"
+        assert find_over(y, x, "B T (G Fg)", eps=1e-5, G=4) == "T Fg"
         gn = torch.nn.GroupNorm(4, 8)
-        assert read_over(gn, x, "B T (G F)", "B (G F) T", eps=gn.eps, G=4) == "T F"
+        assert read_over(gn, x, "B T (G Fg)", "B (G Fg) T", eps=gn.eps, G=4) == "T Fg"
         assert read_over(torch.nn.InstanceNorm1d(8), x, "B T F", "B F T", eps=1e-5) == "T"
 
 
@@ -73,13 +73,13 @@ def test_permute_moves_axes_by_name_on_numpy_and_torch():
     assert permute(X, "B T F", "B F T").shape == (3, 8, 5)
     assert tuple(permute(torch.from_numpy(IMG), "N C H W", "N H W C").shape) == (2, 4, 3, 6)
     np.testing.assert_array_equal(permute(permute(X, "B T F", "F B T"), "F B T", "B T F"), X)
-    np.testing.assert_array_equal(permute(X, "B T (G F)", "B (G F) T"), X.transpose(0, 2, 1))
+    np.testing.assert_array_equal(permute(X, "B T (G Fg)", "B (G Fg) T"), X.transpose(0, 2, 1))
 
 
 @pytest.mark.parametrize("call, words", [
     (lambda: permute(X, "B T F", "B F C"), ["do not name the same dimensions"]),
-    (lambda: permute(X, "B T (G F)", "B T G F"), ["do not name the same dimensions"]),
-    (lambda: permute(X, "B T (G F)", "B (F G) T"), ["do not name the same dimensions"]),
+    (lambda: permute(X, "B T (G Fg)", "B T G Fg"), ["do not name the same dimensions"]),
+    (lambda: permute(X, "B T (G Fg)", "B (Fg G) T"), ["do not name the same dimensions"]),
     (lambda: permute(X, "N C H W", "N H W C"), ["4 dimensions", "x has 3"]),
     (lambda: defaults(torch.nn.GroupNorm, "groups"), ["no parameter 'groups'", "num_groups"]),
     (lambda: running_rule((0, 1), (0, 1), X, "B T F", "B T", momentum=1.5), ["momentum", "1.5"]),
@@ -133,7 +133,7 @@ def test_attempt_reports_the_axes_the_error_and_the_warnings():
 @pytest.mark.parametrize("layer, layout, sizes, expected", [
     (torch.nn.BatchNorm1d(8), "B T F", {}, "B T"),
     (torch.nn.InstanceNorm1d(8), "B T F", {}, "T"),
-    (torch.nn.GroupNorm(4, 8), "B T (G F)", {"G": 4}, "T F"),
+    (torch.nn.GroupNorm(4, 8), "B T (G Fg)", {"G": 4}, "T Fg"),
     (torch.nn.GroupNorm(1, 8), "B T F", {}, "T F"),
 ])
 def test_find_over_of_torch_sequence_layers_written_out(layer, layout, sizes, expected):

@@ -46,12 +46,12 @@ def test_masked_gradient_is_zero_on_padding_and_matches_autograd():
 
 def test_affine_grads_are_autograd():
     x, ybar = gr.example("N C H W")
-    shape = affine_shape("N (G C) H W", "G C", x.shape, G=2)
+    shape = affine_shape("N (G Cg) H W", "G Cg", x.shape, G=2)
     w = torch.linspace(-1, 2, 6, dtype=torch.float64).reshape(shape).requires_grad_(True)
     b = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
-    y = affine(standardize(x, "N (G C) H W", "C H W", G=2), "N (G C) H W", "G C", w, b, G=2)
+    y = affine(standardize(x, "N (G Cg) H W", "Cg H W", G=2), "N (G Cg) H W", "G Cg", w, b, G=2)
     y.backward(ybar)
-    gw, gb = gr.affine_grads(x, ybar, "N (G C) H W", "C H W", "G C", G=2)
+    gw, gb = gr.affine_grads(x, ybar, "N (G Cg) H W", "Cg H W", "G Cg", G=2)
     torch.testing.assert_close(gw, w.grad, rtol=0, atol=1e-12)
     torch.testing.assert_close(gb, b.grad, rtol=0, atol=1e-12)
 
@@ -60,13 +60,13 @@ def test_set_sum_and_mean_keep_reduced_axes():
     x = torch.from_numpy(data.tiny_sequence())  # [2, 3, 2]
     assert gr.set_sum(x, "B T F", "B T").shape == (1, 1, 2)
     torch.testing.assert_close(gr.set_mean(x, "B T F", "B T"), x.mean(dim=(0, 1), keepdim=True))
-    assert gr.set_sum(x, "B T (G F)", "T F", G=2).shape == (2, 1, 2, 1)
+    assert gr.set_sum(x, "B T (G Fg)", "T Fg", G=2).shape == (2, 1, 2, 1)
 
 
 def test_coupling_is_the_statistics_set():
     x, _ = gr.example("B T F")
-    depends = gr.coupling(lambda a: standardize(a, "B T (G F)", "T F", G=1), x)
-    assert (depends == gr.same_set("B T (G F)", "T F", x.shape, G=1)).all()
+    depends = gr.coupling(lambda a: standardize(a, "B T (G Fg)", "T Fg", G=1), x)
+    assert (depends == gr.same_set("B T (G Fg)", "T Fg", x.shape, G=1)).all()
     assert "depends on  36 of 144 inputs;  4 blocks" in gr.coupling_digest("GN(1)", depends)
 
 

@@ -11,8 +11,8 @@ from normaxes.chapters.group_norm import claim_rows, gn_panels, gn_sweep
 def test_gn_panels_one_per_group_count():
     panels = gn_panels("N C H W", (4, 6, 3, 3), [1, 3])
     assert [p["G"] for p in panels] == [1, 3]
-    assert panels[0]["layout"] == "N (G C) H W" and panels[0]["over"] == "C H W"
-    assert panels[1]["title"] == "G = 3\nover C H W, m = 18"
+    assert panels[0]["layout"] == "N (G Cg) H W" and panels[0]["over"] == "Cg H W"
+    assert panels[1]["title"] == "G = 3\nover Cg H W, m = 18"
 
 
 def test_gn_panels_refuses_an_unknown_layout():
@@ -24,7 +24,8 @@ def test_cubes_digest_counts_sets_and_shading_by_hand():
     # [B, T, F] = [4, 8, 6], G = 2: 4 * 2 sets of 8 * 3 = 24 entries; the first set is
     # sequence 0, features 0 to 2, every frame
     lines = cubes_digest(gn_panels("B T F", (4, 8, 6), [2])).splitlines()
-    assert lines == ["B T (G F)   G=2  over T F: 8 sets of 24, shaded B 0, F 0-2, 8 of 8 positions"]
+    assert lines == [
+        "B T (G Fg)  G=2  over T Fg: 8 sets of 24, shaded B 0, F 0-2, 8 of 8 positions"]
     # Layer Norm per frame: 4 * 8 sets of 6, the first is frame 0 of sequence 0
     per_frame = cubes_digest([dict(layout="B T F", over="F", shape=(4, 8, 6), batch="B",
                                    channel="F")])

@@ -120,7 +120,7 @@ def test_layer_norm_samples(dtype):
 
 def _group_layout(x):
     spatial = _names(x.ndim)[2:]
-    return "N (G C) " + " ".join(spatial), ["C"] + spatial, spatial
+    return "N (G Cg) " + " ".join(spatial), ["Cg"] + spatial, spatial
 
 
 def _group_norm(x, G, weight, bias, eps):
@@ -128,7 +128,7 @@ def _group_norm(x, G, weight, bias, eps):
     y = standardize(x, layout, over, eps=eps, G=G)
     if weight is None and bias is None:
         return y
-    return affine(y, layout, "G C", weight, bias, G=G)
+    return affine(y, layout, "G Cg", weight, bias, G=G)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -310,7 +310,7 @@ def test_masked_batchnorm1d_module_samples(dtype):
 
 # --- gradients in float64 -------------------------------------------------------------------------
 
-CASES = [("B T F", "F", {}), ("B T (G F)", "T F", {"G": 2}), ("B T F", "B T", {}),
+CASES = [("B T F", "F", {}), ("B T (G Fg)", "T Fg", {"G": 2}), ("B T F", "B T", {}),
          ("B T F", "T", {})]
 
 

@@ -254,7 +254,7 @@ def test_padded_sets_of_the_tiny_example_are_the_fractions_worked_by_hand():
     # sequence 2, feature 1: 4, 5 and a padded 0; feature 2: 0, 9 and a padded 0
     assert rows[2] == "| 3 | 4 5 (0) | 3; 3; 14/3 | 2; 9/2; 1/4 |"
     assert rows[3] == "| 4 | 0 9 (0) | 3; 3; 18 | 2; 9/2; 81/4 |"
-    gn1 = padded_sets(x, mask, "B T (G F)", "T F", G=1).splitlines()[3]
+    gn1 = padded_sets(x, mask, "B T (G Fg)", "T Fg", G=1).splitlines()[3]
     assert gn1 == "| 2 | 4 0 5 9 (0) (0) | 6; 3; 34/3 | 4; 9/2; 41/4 |"
 
 

@@ -82,9 +82,9 @@ def test_cumulative_keeps_type_and_dtype():
 
 def test_cumulative_group_norm_and_instance_norm():
     # cumulative Group Norm: over T and the features of a group, along T
-    y = cumulative_standardize(X64, "B T (G F)", over="T F", along="T", G=2)
+    y = cumulative_standardize(X64, "B T (G Fg)", over="T Fg", along="T", G=2)
     for t in (0, 4, 9):
-        ref = standardize(X64[:, :t + 1], "B T (G F)", over="T F", G=2)[:, -1]
+        ref = standardize(X64[:, :t + 1], "B T (G Fg)", over="T Fg", G=2)[:, -1]
         assert np.abs(y[:, t] - ref).max() < 1e-10
     # over == along: nothing else to sum (cumulative Instance Norm), on torch too
     y = cumulative_standardize(torch.from_numpy(X64), "B T F", over="T", along="T").numpy()

@@ -2,7 +2,7 @@
 
 A *layout* names every dimension of an array, e.g. ``"B T F"`` or ``"N C H W"``. A parenthesised
 group splits one dimension into several named axes, outer first, as in einops:
-``"B T (G F)"`` with ``G=2`` reads a feature dimension of size 8 as 2 groups of 4 features.
+``"B T (G Fg)"`` with ``G=2`` reads a feature dimension of size 8 as 2 groups of 4 features.
 *over* names the axes whose positions share one mean and one variance; every combination of the
 remaining axes gets statistics of its own.
 """
@@ -48,7 +48,7 @@ _TOKEN = re.compile(r"\(|\)|[A-Za-z_][A-Za-z0-9_]*|\S")
 def parse_layout(layout: str) -> tuple[tuple[str, ...], ...]:
     """Split a layout string into one tuple of axis names per dimension.
 
-    ``parse_layout("B T (G F)")`` gives ``(("B",), ("T",), ("G", "F"))``.
+    ``parse_layout("B T (G Fg)")`` gives ``(("B",), ("T",), ("G", "Fg"))``.
     """
     if not isinstance(layout, str) or not layout.strip():
         raise ValueError(f"layout must be a non-empty string of axis names, got {layout!r}")
@@ -197,7 +197,7 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
         shape, dtype (and device).
     layout
         One axis name per dimension of *x*, separated by spaces, e.g. ``"B T F"`` or
-        ``"N C H W"``; ``"B T (G F)"`` splits the last dimension into ``G`` groups of ``F``.
+        ``"N C H W"``; ``"B T (G Fg)"`` splits the last dimension into ``G`` groups of ``Fg``.
     over
         The axis names whose positions share one mean and variance, e.g. ``"T F"``.
     eps
@@ -262,7 +262,7 @@ def standardize(x, layout: str, over, *, eps: float = 1e-5, mask=None, center: b
     Layer Norm per frame and Group Norm on a sequence ``[B, T, F]``::
 
         standardize(x, "B T F", over="F")
-        standardize(x, "B T (G F)", over="T F", G=2)
+        standardize(x, "B T (G Fg)", over="T Fg", G=2)
 
     RMS normalization per frame (RMSNorm, as in T5 and LLaMA, before its gain)::
 

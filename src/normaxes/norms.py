@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .core import standardize
+from .core import parse_layout, standardize
 
 __all__ = ["NormSpec", "NORMS", "SEQUENCE", "IMAGE", "norm", "apply"]
 
@@ -26,6 +26,15 @@ class NormSpec:
     def __call__(self, x, *, eps=1e-5, mask=None, **sizes):
         return standardize(x, self.layout, self.over, eps=eps, mask=mask, **sizes)
 
+    def channel_axis(self, channel: str) -> str:
+        """The name this norm's layout gives the dimension *channel* names in the plain layout:
+        *channel* itself, or, where Group Norm splits it into groups, its inner axis
+        (``"F"`` is ``"Fg"`` in ``"B T (G Fg)"``)."""
+        for dim in parse_layout(self.layout):
+            if channel in dim or (len(dim) > 1 and dim[-1] == channel + "g"):
+                return dim[-1]
+        raise ValueError(f"axis {channel!r} is not in the layout {self.layout!r}")
+
     @property
     def call(self) -> str:
         """The one-line :func:`~normaxes.standardize` call, as text."""
@@ -37,13 +46,13 @@ NORMS = {
     SEQUENCE: {
         "BN": NormSpec("Batch Norm", "B T F", "B T"),
         "LN": NormSpec("Layer Norm", "B T F", "F"),
-        "GN": NormSpec("Group Norm", "B T (G F)", "T F", "G"),
+        "GN": NormSpec("Group Norm", "B T (G Fg)", "T Fg", "G"),
         "IN": NormSpec("Instance Norm", "B T F", "T"),
     },
     IMAGE: {
         "BN": NormSpec("Batch Norm", "N C H W", "N H W"),
         "LN": NormSpec("Layer Norm", "N C H W", "C H W"),
-        "GN": NormSpec("Group Norm", "N (G C) H W", "C H W", "G"),
+        "GN": NormSpec("Group Norm", "N (G Cg) H W", "Cg H W", "G"),
         "IN": NormSpec("Instance Norm", "N C H W", "H W"),
     },
 }

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urljoin, urlparse
 import pytest
 from bookcheck import HTML, Opening, open_page, serve, toc_files
 
-DOC = "chapters/01_axes_and_layouts"
+DOC = "chapters/axes"
 # Bytes per page of the book, cold: issue 18's goal, 1.5 MB. The heaviest pages are the gradients
 # chapter, Group Norm, the claims ledger and the API page (0.80-0.94 MB). They were 1.44-1.49 MB
 # while MathJax typeset the formulas in the browser (its scripts, about 0.65 MB of a page with

@@ -78,7 +78,7 @@ def test_dark_mode_screenshots(survey):
 
 # pages where a window resized after the load could differ most from one opened at that size:
 # the most math (chapter 1), and wide tables with the sidebar scrolled to a late entry
-RESHOWN = ("chapters/01_axes_and_layouts.html", "chapters/notation.html")
+RESHOWN = ("chapters/axes.html", "chapters/notation.html")
 
 
 def test_reshown_page_reads_as_a_fresh_open(survey, browser, site):
@@ -107,7 +107,7 @@ def test_reshown_page_reads_as_a_fresh_open(survey, browser, site):
 
 def test_pages_with_math_are_typeset(survey):
     typeset = {doc: survey["wide"][f"{doc}.html"][0]["typeset"] for doc in toc_files()}
-    assert typeset["chapters/01_axes_and_layouts"] > 10, typeset  # chapter 1 is full of math
+    assert typeset["chapters/axes"] > 10, typeset  # chapter 1 is full of math
 
 
 def test_axis_explorer_draws_what_stat_groups_says(page, site):

@@ -32,7 +32,7 @@ from urllib.request import Request, urlopen
 import pytest
 from bookcheck import ROOT
 
-CHAPTER = "chapters/01_axes_and_layouts.ipynb"  # the chapter that carries the install cell
+CHAPTER = "chapters/axes.ipynb"  # the chapter that carries the install cell
 JUPYTER = Path(sys.executable).parent / "jupyter"
 SKIP_COMPARE = {"image/png", "image/jpeg"}  # as nbval: images are not compared
 

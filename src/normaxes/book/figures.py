@@ -39,8 +39,10 @@ PANEL_IN = (2.3, 2.6)
 
 
 def _dim_of(dims, name: str) -> int:
+    """The dimension that axis *name* is in; a dimension split into groups, ``(G Fg)``, is also
+    found by its plain name ``F`` (the channel axis of a figure is the whole dimension)."""
     for i, names in enumerate(dims):
-        if name in names:
+        if name in names or (len(names) > 1 and names[-1] == name + "g"):
             return i
     raise ValueError(f"axis {name!r} is not in the layout ({' '.join(n for d in dims for n in d)})")
 
@@ -52,7 +54,8 @@ def cube_view(layout: str, over, shape, *, batch: str, channel: str, index=None,
     Returns ``(shared, real)``: *shared* marks the positions whose statistics are those of
     position *index* (default: the first position) and that are real entries; *real* is the
     *mask* (all True without one). *batch* and *channel* name the axes drawn as such (a name
-    inside a group, like ``C`` in ``"N (G C) H W"``, selects that group's dimension); all other
+    inside a group, like ``Cg`` in ``"N (G Cg) H W"``, or the plain name ``C`` of that
+    dimension, selects the whole dimension); all other
     dimensions are flattened, in layout order, into the third axis.
     """
     spec = resolve(layout, shape, sizes)

@@ -1,9 +1,11 @@
-"""The claims ledger: every equality or difference the book states, as code that can be re-run.
+"""The claims ledger: every equality, difference or bound the book states, as code that can be
+re-run.
 
 A claim is registered with :func:`claim` on a function that returns the two computations to
-compare. :func:`check` runs one and raises ``AssertionError`` if it does not hold; :func:`run_all`
-runs them all; :func:`table` renders the results. Chapters call :func:`show` instead of writing a
-claim's code a second time.
+compare (an equality or a difference), or the one quantity it bounds (``expect="greater"`` or
+``"less"``, with *bound*). :func:`check` runs one and raises ``AssertionError`` if it does not
+hold; :func:`run_all` runs them all; :func:`table` renders the results. Chapters call
+:func:`show` instead of writing a claim's code a second time.
 """
 
 from __future__ import annotations
@@ -22,17 +24,20 @@ from ..interop import to_numpy
 from .tables import markdown_table
 
 __all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "verdicts",
-           "anchor", "shown_in", "run_all", "table", "format_diff", "equal_bound", "claim_code",
-           "chapter_docs", "chapter_tables"]
+           "anchor", "shown_in", "run_all", "table", "format_diff", "format_bound", "equal_bound",
+           "claim_code", "chapter_docs", "chapter_tables"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
-EXPECTS = ("equal", "differ")
+EXPECTS = ("equal", "differ", "greater", "less")
+BOUNDS = {"greater": ">", "less": "<"}  # the claims that compare one measured number with a bound
+_NOT = {"equal": "differ", "differ": "equal", "greater": "not greater", "less": "not less"}
 
 
 @dataclass(frozen=True)
 class Claim:
     """One claim of the book: *left* and *right* are *expect*-ed to be ``"equal"`` or
-    ``"differ"``."""
+    ``"differ"``; or the measured quantity *left* is expected ``"greater"`` (``"less"``) than
+    *bound*, the number *right* names."""
 
     name: str
     statement: str
@@ -44,12 +49,19 @@ class Claim:
     compute: Callable = field(repr=False)
     tol: float | None = None
     min_diff: float = 1e-2
+    bound: float | None = None
+
+    @property
+    def is_bound(self) -> bool:
+        """Whether the claim compares one measured number with a bound (``measured > bound``)."""
+        return self.expect in BOUNDS
 
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of running a :class:`Claim`: the largest absolute difference and whether it
-    holds."""
+    """The outcome of running a :class:`Claim`: the largest absolute difference (for a bound
+    claim, the measured number: the smallest of its values for ``"greater"``, the largest for
+    ``"less"``) and whether it holds."""
 
     claim: Claim
     diff: float
@@ -59,23 +71,32 @@ class Result:
 
     @property
     def verdict(self) -> str:
-        """``"equal"`` or ``"differ"``, as measured."""
-        return self.claim.expect if self.holds else EXPECTS[1 - EXPECTS.index(self.claim.expect)]
+        """``"equal"`` or ``"differ"`` (``"greater"`` or ``"not greater"``, ...), as measured."""
+        return self.claim.expect if self.holds else _NOT[self.claim.expect]
 
     @property
     def measured(self) -> str:
-        """The largest difference as stable text (see :func:`format_diff`)."""
+        """The largest difference as stable text (see :func:`format_diff`); for a bound claim,
+        the measured number and the bound (see :func:`format_bound`)."""
+        if self.claim.is_bound:
+            return format_bound(self.diff, self.claim.expect, self.claim.bound)
         return format_diff(self.diff, self.dtype, self.claim.expect, self.claim.tol)
 
     @property
     def margin_ulps(self) -> float:
         """How many float steps of the compared values separate the difference from the nearest
         edge of what :attr:`measured` prints: the tolerance of an equality, the rounding
-        boundaries of a difference's two digits. A rounding step or two (another CPU code path,
-        another number of threads) must not change the printed text, so this must be large.
+        boundaries of a difference's two digits; for a bound claim, the rounding boundaries of
+        the measured number's two digits and the bound itself. A rounding step or two (another
+        CPU code path, another number of threads) must not change the printed text, so this must
+        be large.
         """
         if not math.isfinite(self.diff):
             return 0.0
+        if self.claim.is_bound:
+            lo, hi = _rounding_edges(abs(self.diff))
+            gap = min(abs(self.diff) - lo, hi - abs(self.diff), abs(self.diff - self.claim.bound))
+            return math.inf if self.ulp == 0 else gap / self.ulp
         if self.claim.tol == 0 and self.diff == 0 and self.claim.expect == "equal":
             return math.inf  # a bitwise equality: any change fails the claim, not just its text
         bound = equal_bound(self.dtype, self.claim.tol)
@@ -104,10 +125,22 @@ REGISTRY: dict[str, Claim] = {}
 
 
 def claim(name: str, *, statement: str, layout: str, left: str, right: str, chapter: str,
-          expect: str = "equal", tol: float | None = None, min_diff: float = 1e-2):
-    """Register the decorated function, which returns ``(left, right)``, as the claim *name*."""
+          expect: str = "equal", tol: float | None = None, min_diff: float = 1e-2,
+          bound: float | None = None):
+    """Register the decorated function as the claim *name*.
+
+    For ``expect="equal"`` or ``"differ"`` the function returns ``(left, right)``, the two
+    computations to compare. For ``expect="greater"`` (``"less"``) it returns the measured
+    quantity, a number or an array, and the claim holds when every value is greater (less)
+    than *bound*; *left* says what is measured and *right* what the bound stands for.
+    """
     if expect not in EXPECTS:
         raise ValueError(f"expect must be one of {EXPECTS}, got {expect!r}")
+    if (expect in BOUNDS) != (bound is not None):
+        raise ValueError(f"claim {name!r}: a bound goes with expect='greater' or 'less', and "
+                         f"those need one (expect={expect!r}, bound={bound!r})")
+    if bound is not None and not math.isfinite(bound):
+        raise ValueError(f"claim {name!r}: bound must be a finite number, got {bound!r}")
 
     def register(fn):
         # the same function registered again (a module imported twice) is fine; another one is
@@ -116,7 +149,7 @@ def claim(name: str, *, statement: str, layout: str, left: str, right: str, chap
             where = "{}:{}".format(*_origin(REGISTRY[name].compute))
             raise ValueError(f"claim {name!r} is registered twice: already at {where}")
         REGISTRY[name] = Claim(name, statement, layout, left, right, expect, chapter, fn, tol,
-                               min_diff)
+                               min_diff, bound)
         return fn
 
     return register
@@ -165,22 +198,29 @@ def format_diff(diff: float, dtype, expect: str, tol: float | None = None) -> st
     (``max|Δ| ≤ 1e-5 (float32 tolerance)``) or the claim's own *tol*: PyTorch's vectorised and
     non-vectorised kernels (``ATEN_CPU_CAPABILITY``) and the number of threads move a float32
     difference by a rounding step or two, which a bucket at the nearest power of ten turned into
-    different text. A difference prints two significant digits. An equality above its tolerance
-    (a claim that fails, or a caller's own check with a looser bound) prints the power of ten
-    above it. A claim with ``tol=0`` that holds prints ``max|Δ| = 0 (bitwise equal)``. The unit
+    different text. A difference prints two significant digits, and so does an equality above
+    its tolerance (a claim that fails, or a candidate that does not match): what it measured,
+    not a bucket that reads like a pass. A claim with ``tol=0`` that holds prints
+    ``max|Δ| = 0 (bitwise equal)``. The unit
     test of the ledger checks that no claim's measured value sits within a few
     float steps of the edge of what it prints (see :meth:`Result.margin_ulps`).
     """
     dtype = np.dtype(dtype)
     bound = equal_bound(dtype, tol)
-    if expect == "differ" or not math.isfinite(diff):
+    if expect == "differ" or not math.isfinite(diff) or diff > bound:
         return f"max|Δ| = {diff:.2g}"
     if tol == 0 and diff == 0:
         return "max|Δ| = 0 (bitwise equal)"
-    if diff > bound:
-        return f"max|Δ| ≤ {_sci(10.0 ** math.ceil(math.log10(diff)))}"
     which = "the claim's tolerance" if tol is not None else f"{dtype.name} tolerance"
     return f"max|Δ| ≤ {_sci(bound)} ({which})"
+
+
+def format_bound(measured: float, expect: str, bound: float) -> str:
+    """A bound claim's measured number, two significant digits, and the bound it is held to:
+    ``9.3 (claimed > 2)``."""
+    if expect not in BOUNDS:
+        raise ValueError(f"expect must be one of {sorted(BOUNDS)}, got {expect!r}")
+    return f"{measured:.2g} (claimed {BOUNDS[expect]} {bound:g})"
 
 
 def _rounding_edges(diff: float) -> tuple[float, float]:
@@ -193,8 +233,11 @@ def _rounding_edges(diff: float) -> tuple[float, float]:
 
 
 def run(name: str) -> Result:
-    """Run claim *name* and measure the largest absolute difference of its two computations."""
+    """Run claim *name* and measure the largest absolute difference of its two computations
+    (for a bound claim, its measured number)."""
     c = _get(name)
+    if c.is_bound:
+        return _run_bound(c)
     a, b = (to_numpy(v) for v in c.compute())
     dtype = np.result_type(a.dtype, b.dtype) if a.dtype.kind == b.dtype.kind == "f" else np.dtype(
         np.float64)
@@ -207,6 +250,25 @@ def run(name: str) -> Result:
     else:
         holds = diff >= c.min_diff
     return Result(c, diff, dtype, holds, _ulp(a, b))
+
+
+def _run_bound(c: Claim) -> Result:
+    """A bound claim: every measured value on the right side of the bound."""
+    out = c.compute()
+    if isinstance(out, tuple):
+        raise TypeError(f"claim {c.name!r} expects {c.expect} than {c.bound:g}: its function "
+                        "returns the one measured quantity, not a pair")
+    a = to_numpy(out)
+    if a.dtype.kind not in "fiu" or a.size == 0:
+        raise TypeError(f"claim {c.name!r}: the measured quantity must be a non-empty array of "
+                        f"numbers, got dtype {a.dtype} and size {a.size} (a boolean is no "
+                        "measurement)")
+    a64 = a.astype(np.float64)
+    value = float(a64.min() if c.expect == "greater" else a64.max())
+    holds = math.isfinite(value) and (value > c.bound if c.expect == "greater"
+                                      else value < c.bound)
+    dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
+    return Result(c, value, dtype, holds, _ulp(a, a))
 
 
 def _ulp(a: np.ndarray, b: np.ndarray) -> float:
@@ -324,7 +386,7 @@ def claim_code(c: Claim) -> str:
     The function's final ``return left_expr, right_expr`` is printed as
     ``left, right = left_expr, right_expr``, so the printed code has no top-level ``return`` and
     runs as printed after the chapter's import cell, leaving the two sides in ``left`` and
-    ``right``.
+    ``right``; a bound claim's ``return expr`` is printed as ``measured = expr``.
     """
     import ast
 
@@ -338,7 +400,8 @@ def claim_code(c: Claim) -> str:
     if isinstance(last, ast.Return) and last.value is not None:
         out = body.splitlines()
         row, col = last.lineno - 1, last.col_offset
-        out[row] = out[row][:col] + "left, right = " + out[row][col + len("return "):]
+        target = "measured = " if c.is_bound else "left, right = "
+        out[row] = out[row][:col] + target + out[row][col + len("return "):]
         body = "\n".join(out)
     return body
 
@@ -356,7 +419,7 @@ def _row(r: Result, *, chapter: bool = False, link: bool = False) -> dict:
     (with *link*, its name links to the claim's block, see :func:`anchor`)."""
     c = r.claim
     verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
-    where = f"chapter {c.chapter}, " if chapter else ""
+    where = f"{c.chapter}, " if chapter else ""
     name = f"{{ref}}`{c.name} <{anchor(c.name)}>`" if link else f"`{c.name}`"
     text = f"{name} ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
     return dict(zip(_COLUMNS, (verdict, r.measured.removeprefix("max|Δ| "), text), strict=True))
@@ -374,10 +437,8 @@ def table(results: list[Result]) -> str:
 def chapter_docs(folder) -> dict[str, str]:
     """Map each chapter key of the ledger to its document name, in the book's reading order.
 
-    A claim's chapter is the number of a numbered chapter (``chapters/01_axes_and_layouts.ipynb``
-    gives ``{"01": "01_axes_and_layouts"}``) or the name of an unnumbered one
-    (``chapters/training.ipynb`` gives ``{"training": "training"}``; a page of that kind is
-    listed only if it holds claims). The order is the order of
+    A claim's chapter key is the stem of its chapter's notebook (``chapters/axes.ipynb`` gives
+    ``{"axes": "axes"}``); a page is listed only if it holds claims. The order is the order of
     the table of contents, ``_toc.yml`` beside *folder*, where there is one; a chapter still
     written as ``.md`` counts too. The repository root stands for its ``chapters/``, so the
     ledger page gives the same output with its working directory at either.
@@ -387,7 +448,7 @@ def chapter_docs(folder) -> dict[str, str]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is not a directory")
-    if (folder / "chapters").is_dir() and not any(folder.glob("[0-9]*_*.ipynb")):
+    if (folder / "chapters").is_dir() and not any(folder.glob("*.ipynb")):
         folder = folder / "chapters"  # a kernel started at the repository root, not chapters/
     stems = [p.stem for p in sorted(folder.iterdir()) if p.suffix in (".ipynb", ".md")]
     toc = folder.resolve().parent / "_toc.yml"
@@ -398,13 +459,7 @@ def chapter_docs(folder) -> dict[str, str]:
         order = [Path(f).stem for f in listed if Path(f).parent.name == folder.resolve().name]
         stems = [s for s in order if s in stems] + [s for s in stems if s not in order]
     keys = {c.chapter for c in claims()}
-    docs = {}
-    for stem in stems:
-        number = stem.split("_", 1)[0]
-        key = number if number.isdigit() and "_" in stem else stem
-        if key in keys or key.isdigit():
-            docs.setdefault(key, stem)
-    return docs
+    return {stem: stem for stem in stems if stem in keys}
 
 
 def toc_files(node) -> list[str]:
@@ -440,9 +495,9 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None, *,
     order = [c for c in docs if c in by_chapter] + sorted(c for c in by_chapter if c not in docs)
     for chapter in order:
         rs = by_chapter[chapter]
-        where = f"{{doc}}`{docs[chapter]}`" if chapter in docs else f"chapter {chapter}"
+        where = f"{{doc}}`{docs[chapter]}`" if chapter in docs else f"`{chapter}`"
         held = sum(r.holds for r in rs)
-        parts.append(f"**Chapter {chapter}**, {where}: {len(rs)} claim{'s' * (len(rs) != 1)}, "
+        parts.append(f"**{where}**: {len(rs)} claim{'s' * (len(rs) != 1)}, "
                      f"{held} hold{'s' * (held == 1)}.")
         parts.append(markdown_table([_row(r, link=link) for r in rs], _COLUMNS))
     return "\n\n".join(parts)

@@ -320,8 +320,8 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 
 EXPLORER = {  # the explorer's layouts (_static/axis-explorer.js): shape, axes, norms, group counts
-    "seq": ("B T F", "B T (G F)", (3, 4, 6)),
-    "img": ("N C H W", "N (G C) H W", (3, 6, 2, 2)),
+    "seq": ("B T F", "B T (G Fg)", (3, 4, 6)),
+    "img": ("N C H W", "N (G Cg) H W", (3, 6, 2, 2)),
 }
 EXPLORER_G = (1, 2, 3, 6)
 

@@ -211,8 +211,8 @@ ATLAS = [
      "1e-6", "[F], no shift", "RMSNorm", "arch-t5-is-rmsnorm"),
     ("LLaMA", "before attention and MLP (pre-norm)", "`RMSNorm`", "B T F", "F (no mean)",
      "1e-5 (class default 1e-6)", "[F], no shift", "RMSNorm", "arch-llama-is-rmsnorm"),
-    ("U-Net of diffusion models", "every ResBlock", "`GroupNorm32(32, C)`", "N (G C) H W",
-     "C H W in each group", "1e-5", "[C]", "GN(32)", "arch-unet-groupnorm32"),
+    ("U-Net of diffusion models", "every ResBlock", "`GroupNorm32(32, C)`", "N (G Cg) H W",
+     "Cg H W in each group", "1e-5", "[C]", "GN(32)", "arch-unet-groupnorm32"),
     ("BiT ResNet-V2 (timm)", "the weights of every conv", "`StdConv2d` (Weight Standardization)",
      "O I kH kW", "I kH kW", "1e-6", "none", "LN of the weights", "arch-stdconv-weights"),
 ]

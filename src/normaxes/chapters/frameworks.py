@@ -67,7 +67,7 @@ def find_over(y, x, layout: str, *, eps: float, tol: float = 1e-4, **sizes) -> s
 
 
 def _units(layout: str) -> list[str]:
-    """One name per dimension: an axis, or a parenthesised group as written, e.g. ``"(G F)"``."""
+    """One name per dimension: an axis, or a parenthesised group as written, e.g. ``"(G Fg)"``."""
     return [d[0] if len(d) == 1 else "(" + " ".join(d) + ")" for d in parse_layout(layout)]
 
 
@@ -76,7 +76,7 @@ def permute(x, layout: str, to: str):
     order.
 
     ``permute(x, "B T F", "B F T")`` swaps the last two dimensions; a group moves as one dimension,
-    ``permute(x, "B T (G F)", "B (G F) T")``. Works on NumPy arrays and torch tensors.
+    ``permute(x, "B T (G Fg)", "B (G Fg) T")``. Works on NumPy arrays and torch tensors.
     """
     src, dst = _units(layout), _units(to)
     if len(src) != x.ndim:
@@ -101,7 +101,7 @@ def read_over(fn, x, layout: str, expects: str, *, eps: float, **sizes) -> str |
     """The axes of *layout* that the layer *fn* reduces over when it gets *x* laid out as
     *expects*: :func:`apply_in`, then :func:`find_over`.
 
-    ``read_over(torch.nn.GroupNorm(2, F), x, "B T (G F)", "B (G F) T", eps=1e-5, G=2)`` is
+    ``read_over(torch.nn.GroupNorm(2, F), x, "B T (G Fg)", "B (G Fg) T", eps=1e-5, G=2)`` is
     ``"T F"``.
     """
     return find_over(apply_in(fn, x, layout, expects), x, layout, eps=eps, **sizes)

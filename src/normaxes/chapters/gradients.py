@@ -201,7 +201,7 @@ def along(short: str, layout: str) -> str:
     channel = "F" if layout == "B T F" else "C"
     if short == "LN":
         return spec.over  # LN: one weight per normalized position
-    return f"G {channel}" if short == "GN" else channel
+    return f"G {spec.channel_axis(channel)}" if short == "GN" else channel
 
 
 def group_sizes(short: str, layout: str, G: int) -> dict:

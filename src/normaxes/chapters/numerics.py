@@ -98,9 +98,9 @@ def image_errors(mu: float, G: int = 4, eps: float = 1e-5) -> dict[str, float]:
 
     x = shifted_images(mu)
     N, C, H, W = x.shape
-    ref = standardize(x.double(), "N (G C) H W", over="C H W", G=G, eps=eps)
+    ref = standardize(x.double(), "N (G Cg) H W", over="Cg H W", G=G, eps=eps)
     xg = x.reshape(N, G, C // G, H, W)
-    out = {"standardize (two-pass)": standardize(x, "N (G C) H W", over="C H W", G=G, eps=eps)}
+    out = {"standardize (two-pass)": standardize(x, "N (G Cg) H W", over="Cg H W", G=G, eps=eps)}
     for name, fn in (("one-pass E[x²]−E[x]²", one_pass), ("two-pass, plain", two_pass)):
         mean, var = fn(xg, (2, 3, 4))
         out[name] = ((xg - mean) / torch.sqrt(var + eps)).reshape(x.shape)
@@ -174,7 +174,7 @@ def thread_check() -> str:
     work = {"F.group_norm, contiguous": lambda: F.group_norm(big, 4),
             "F.group_norm, channels_last": lambda: F.group_norm(x.contiguous(memory_format=cl), 4),
             "F.layer_norm": lambda: F.layer_norm(seq, (64,)),
-            "standardize": lambda: standardize(big, "N (G C) H W", over="C H W", G=4),
+            "standardize": lambda: standardize(big, "N (G Cg) H W", over="Cg H W", G=4),
             "F.group_norm, channels_last, 1024 px":
                 lambda: F.group_norm(big.contiguous(memory_format=cl), 4)}
     expect_same = {k: not k.endswith("1024 px") for k in work}

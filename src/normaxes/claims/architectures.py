@@ -396,11 +396,11 @@ def _():
                  "transcription): Group Norm with 32 groups computed in float32 and cast back, "
                  "here on float16 input.",
        left="GroupNorm32(32, 64)(x), x in float16, compared in float32",
-       right='standardize(x.float(), "N (G C) H W", over="C H W", G=32).half()')
+       right='standardize(x.float(), "N (G Cg) H W", over="Cg H W", G=32).half()')
 def _():
     x = torch.from_numpy(data.images(N=2, C=64, H=4, W=4, seed=15)).half()
     norm = GroupNorm32(32, 64)  # weight 1, bias 0 at initialisation
-    ours = standardize(x.float(), "N (G C) H W", over="C H W", G=32).half()
+    ours = standardize(x.float(), "N (G Cg) H W", over="Cg H W", G=32).half()
     # both outputs are float16; compared in float32, at float32's tolerance, not float16's
     return norm(x).float(), ours.float()
 

@@ -15,7 +15,7 @@ from ..chapters.axes import (
     table_vs_layers,
 )
 
-CH = "01"
+CH = "axes"
 
 
 @claim("bn-seq-torch", chapter=CH, layout="[B,T,F]",
@@ -38,10 +38,10 @@ def _():
 
 @claim("gn-seq-torch", chapter=CH, layout="[B,T,F]",
        statement="Group Norm on a sequence is standardize over T and the features of one group.",
-       left='standardize "B T (G F)" over "T F", G=2', right="F.group_norm on [B,F,T], 2 groups")
+       left='standardize "B T (G Fg)" over "T Fg", G=2', right="F.group_norm on [B,F,T], 2 groups")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=1))  # [B, T, F]
-    ours = standardize(x, "B T (G F)", over="T F", G=2)
+    ours = standardize(x, "B T (G Fg)", over="T Fg", G=2)
     ref = F.group_norm(x.transpose(1, 2), 2).transpose(1, 2)
     return ours, ref
 
@@ -74,10 +74,10 @@ def _():
 
 @claim("gn-img-torch", chapter=CH, layout="[N,C,H,W]",
        statement="Group Norm on images is standardize over the channels of one group, H and W.",
-       left='standardize "N (G C) H W" over "C H W", G=3', right="F.group_norm(x, 3)")
+       left='standardize "N (G Cg) H W" over "Cg H W", G=3', right="F.group_norm(x, 3)")
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=2))  # [N, C, H, W]
-    return standardize(x, "N (G C) H W", over="C H W", G=3), F.group_norm(x, 3)
+    return standardize(x, "N (G Cg) H W", over="Cg H W", G=3), F.group_norm(x, 3)
 
 
 @claim("in-img-torch", chapter=CH, layout="[N,C,H,W]",
@@ -93,8 +93,8 @@ def _():
        left="standardize on np.ndarray (float64)", right="standardize on torch.Tensor (float64)")
 def _():
     x = data.sequence(B=4, T=20, F=8, seed=3, dtype=np.float64)
-    return (standardize(x, "B T (G F)", over="T F", G=4),
-            standardize(torch.from_numpy(x), "B T (G F)", over="T F", G=4))
+    return (standardize(x, "B T (G Fg)", over="T Fg", G=4),
+            standardize(torch.from_numpy(x), "B T (G Fg)", over="T Fg", G=4))
 
 
 @claim("ln-tiny-by-hand", chapter=CH, layout="[B,T,F]",
@@ -135,14 +135,14 @@ def _():
 
 @claim("channels-last-same-stats", chapter=CH, layout="[N,H,W,C]",
        statement="Channels last changes the layout string, not the statistics: Group Norm on "
-                 "[N,H,W,C] read as \"N H W (G C)\" equals Group Norm on [N,C,H,W].",
-       left='standardize "N H W (G C)" over "H W C", moved to [N,C,H,W]',
-       right='standardize "N (G C) H W" over "C H W"')
+                 "[N,H,W,C] read as \"N H W (G Cg)\" equals Group Norm on [N,C,H,W].",
+       left='standardize "N H W (G Cg)" over "H W Cg", moved to [N,C,H,W]',
+       right='standardize "N (G Cg) H W" over "Cg H W"')
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=4)
     x_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # [N, H, W, C]
-    ours = standardize(x_last, "N H W (G C)", over="H W C", G=3).transpose(0, 3, 1, 2)
-    return ours, standardize(x, "N (G C) H W", over="C H W", G=3)
+    ours = standardize(x_last, "N H W (G Cg)", over="H W Cg", G=3).transpose(0, 3, 1, 2)
+    return ours, standardize(x, "N (G Cg) H W", over="Cg H W", G=3)
 
 
 @claim("sequence-as-image", chapter=CH, layout="[B,T,F] as [N,C,H,W]",
@@ -171,7 +171,7 @@ def _():
 
 # The book's answer table, NORMS, against the frameworks' own layers: one claim per norm per
 # layout, each comparing the table's entry with the PyTorch and the Keras layer at once. Group Norm
-# uses G = 2 of 6 channels, neither 1 nor C, so the grouping (G C), not (C G), is tested too.
+# uses G = 2 of 6 channels, neither 1 nor C, so the grouping (G Cg), not (C G), is tested too.
 
 def _table_claim(short, layout):
     spec = NORMS[layout][short]

@@ -9,7 +9,7 @@ from .. import data, load_keras, moments, on_channels_first, standardize, to_num
 from ..book.ledger import claim
 from ..running import running_update
 
-CH = "02"
+CH = "batch_norm"
 
 # --- training mode: the batch's own statistics ----------------------------------------
 

@@ -10,7 +10,7 @@ from ..book.ledger import claim
 from ..chapters.frameworks import FIG3_TF, channels_last, flax_apply
 from ..envs import run_in
 
-CH = "06"
+CH = "frameworks"
 
 
 @claim("keras-bn-default-seq", chapter=CH, layout="[B,T,F]",
@@ -64,11 +64,11 @@ def _():
 @claim("keras-gn-default-seq", chapter=CH, layout="[B,T,F]",
        statement="Keras GroupNormalization() (32 groups) on a sequence with F = 64 is standardize "
                  "over T and the 2 features of each group.",
-       left="GroupNormalization()(x)", right='standardize "B T (G F)" over "T F", G=32')
+       left="GroupNormalization()(x)", right='standardize "B T (G Fg)" over "T Fg", G=32')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=10, F=64, seed=13))  # [B, T, F], F = 64
     gn = load_keras().layers.GroupNormalization()  # groups=32
-    return gn(x), standardize(x, "B T (G F)", over="T F", G=gn.groups, eps=gn.epsilon)
+    return gn(x), standardize(x, "B T (G Fg)", over="T Fg", G=gn.groups, eps=gn.epsilon)
 
 
 @claim("keras-gn-minus1-is-in-seq", chapter=CH, layout="[B,T,F]",
@@ -171,7 +171,7 @@ def _():
        statement="The GN paper's Fig. 3 code as printed, run in TensorFlow, is standardize over "
                  "the channels of one group, H and W, then one scale and shift per channel.",
        left="Fig. 3 GroupNorm(x, gamma, beta, G=3) in TensorFlow",
-       right='standardize "N (G C) H W" over "C H W", then affine')
+       right='standardize "N (G Cg) H W" over "Cg H W", then affine')
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=40)  # [N, C, H, W]
     rng = np.random.default_rng(40)
@@ -179,7 +179,7 @@ def _():
     beta = rng.normal(0, 0.5, (1, 6, 1, 1)).astype(np.float32)
     y = run_in("tf", FIG3_TF + "y = GroupNorm(x, gamma, beta, G=3).numpy()",
                {"x": x, "gamma": gamma, "beta": beta}, "y")
-    ours = affine(standardize(x, "N (G C) H W", over="C H W", G=3), "N C H W", "C",
+    ours = affine(standardize(x, "N (G Cg) H W", over="Cg H W", G=3), "N C H W", "C",
                   gamma.ravel(), beta.ravel())
     return y, ours
 
@@ -204,9 +204,9 @@ def _():
 
 @claim("fig3-tf-seq", chapter=CH, layout="[B,T,F]",
        statement="The Fig. 3 code given a sequence as [B, F, T, 1] (T in place of H, W = 1) is "
-                 'standardize "B T (G F)" over "T F", and equals nn.GroupNorm on [B, F, T].',
+                 'standardize "B T (G Fg)" over "T Fg", and equals nn.GroupNorm on [B, F, T].',
        left="Fig. 3 GroupNorm(x, 1, 0, G=2) on [B,F,T,1], in TensorFlow",
-       right='standardize "B T (G F)" over "T F"; nn.GroupNorm(2, F) on [B,F,T]')
+       right='standardize "B T (G Fg)" over "T Fg"; nn.GroupNorm(2, F) on [B,F,T]')
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=41)  # [B, T, F]
     x4 = np.ascontiguousarray(x.transpose(0, 2, 1)[..., None])  # [B, F, T, 1]
@@ -215,7 +215,7 @@ def _():
     with torch.no_grad():
         ref = on_channels_first(torch.nn.GroupNorm(2, 8), torch.from_numpy(x))
     assert np.abs(ref.numpy() - y).max() <= 1e-5  # PyTorch agrees as well
-    return y, standardize(x, "B T (G F)", over="T F", G=2)
+    return y, standardize(x, "B T (G Fg)", over="T Fg", G=2)
 
 
 @claim("fig3-tf-g1-is-tfkeras-ln-img", chapter=CH, layout="[N,C,H,W]",
@@ -296,14 +296,14 @@ def _():
 @claim("tfa-gn-default-seq", chapter=CH, layout="[B,T,F]",
        statement="TF-Addons' GroupNormalization() (32 groups, epsilon 1e-3) on a sequence with "
                  "F = 64 is standardize over T and the 2 features of each group.",
-       left="tfa GroupNormalization()", right='standardize "B T (G F)" over "T F", G=32')
+       left="tfa GroupNormalization()", right='standardize "B T (G Fg)" over "T Fg", G=32')
 def _():
     x = data.sequence(B=4, T=10, F=64, seed=13)  # [B, T, F], F = 64
     y = run_in("tf", """
         import tensorflow_addons as tfa
         y = tfa.layers.GroupNormalization()(x).numpy()
     """, {"x": x}, "y")
-    return y, standardize(x, "B T (G F)", over="T F", G=32, eps=1e-3)
+    return y, standardize(x, "B T (G Fg)", over="T Fg", G=32, eps=1e-3)
 
 
 @claim("tfa-in-default-img", chapter=CH, layout="[N,H,W,C]",
@@ -395,12 +395,12 @@ def _():
 @claim("flax-gn-default-seq", chapter=CH, layout="[B,T,F]",
        statement="Flax's GroupNorm() (32 groups, epsilon 1e-6) on a sequence with F = 64 is "
                  "standardize over T and the 2 features of each group.",
-       left="flax.linen GroupNorm()", right='standardize "B T (G F)" over "T F", G=32')
+       left="flax.linen GroupNorm()", right='standardize "B T (G Fg)" over "T Fg", G=32')
 def _():
     from flax import linen
     x = data.sequence(B=4, T=10, F=64, seed=13)  # [B, T, F], F = 64
     return (flax_apply(linen.GroupNorm(), x),
-            standardize(x, "B T (G F)", over="T F", G=32, eps=1e-6))
+            standardize(x, "B T (G Fg)", over="T Fg", G=32, eps=1e-6))
 
 
 @claim("flax-gn1-is-ln-axes123-img-affine", chapter=CH, layout="[N,H,W,C]",

@@ -9,7 +9,7 @@ from .. import data, load_keras, on_channels_first, standardize
 from ..book.ledger import claim
 from ..chapters.gn_vs_ln import fit_per_channel
 
-CH = "05"
+CH = "gn_vs_ln"
 
 
 # ---- the worked example: the tiny sequence, by hand -----------------------------------------

@@ -259,7 +259,7 @@ def _():
     W5 = W.clone()
     W5[0] *= 5
     return [torch.cat([standardize(x @ w.T, "B T F", over="F", eps=0),  # LN
-                       standardize(x @ w.T, "B T (G F)", over="T F", G=2, eps=0)])  # GN
+                       standardize(x @ w.T, "B T (G Fg)", over="T Fg", G=2, eps=0)])  # GN
             for w in (W5, W)]
 
 

@@ -7,7 +7,7 @@ import torch
 from .. import affine, data, load_keras, moments, on_channels_first, standardize
 from ..book.ledger import claim
 
-CH = "04"
+CH = "group_norm"
 
 
 # --- the worked example: the tiny sequence, by hand --------------------------------------
@@ -16,10 +16,10 @@ CH = "04"
        statement="On the tiny sequence, Group Norm with G = 1 pools each whole sequence: the "
                  "first (1 3 2 6 6 4) has mean 11/3 and variance 32/9, the second "
                  "(4 0 5 9 0 2) mean 10/3 and variance 89/9, the fractions worked out by hand.",
-       left='moments(x, "B T (G F)", over="T F", G=1)', right="11/3, 32/9; 10/3, 89/9")
+       left='moments(x, "B T (G Fg)", over="T Fg", G=1)', right="11/3, 32/9; 10/3, 89/9")
 def _():
     x = data.tiny_sequence()  # [[[1, 3], [2, 6], [6, 4]], [[4, 0], [5, 9], [0, 2]]]
-    mean, var, m = moments(x, "B T (G F)", over="T F", G=1)
+    mean, var, m = moments(x, "B T (G Fg)", over="T Fg", G=1)
     by_hand = np.array([[11 / 3, 32 / 9], [10 / 3, 89 / 9]])  # [mean, variance] per sequence
     return np.stack([mean.ravel(), var.ravel()], axis=1), by_hand
 
@@ -31,7 +31,7 @@ def _():
                  "the channels of one group, H and W, followed by one scale and shift "
                  "per channel.",
        left="Fig. 3 code in NumPy, G=3",
-       right='standardize "N (G C) H W" over "C H W", then affine')
+       right='standardize "N (G Cg) H W" over "Cg H W", then affine')
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=40)  # [N, C, H, W]
     N, C, H, W = x.shape
@@ -45,16 +45,16 @@ def _():
     var = xg.var(axis=(2, 3, 4), keepdims=True)
     xg = (xg - mean) / np.sqrt(var + eps)
     paper = xg.reshape(N, C, H, W) * gamma + beta
-    ours = affine(standardize(x, "N (G C) H W", over="C H W", G=G), "N C H W", "C",
+    ours = affine(standardize(x, "N (G Cg) H W", over="Cg H W", G=G), "N C H W", "C",
                   gamma.ravel(), beta.ravel())
     return paper, ours
 
 
 @claim("gn-fig3-torch-seq", chapter=CH, layout="[B,T,F]",
        statement="The same code in PyTorch on a sequence moved to channels first "
-                 '[B,F,T] (T in place of H, W) is standardize "B T (G F)" over "T F".',
+                 '[B,F,T] (T in place of H, W) is standardize "B T (G Fg)" over "T Fg".',
        left="Fig. 3 code in PyTorch on [B,F,T], G=2",
-       right='standardize "B T (G F)" over "T F"')
+       right='standardize "B T (G Fg)" over "T Fg"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=41))  # [B, T, F]
     G, eps = 2, 1e-5
@@ -63,33 +63,33 @@ def _():
     xg = xc.reshape(B, G, F // G, T)
     var, mean = torch.var_mean(xg, dim=(2, 3), correction=0, keepdim=True)
     paper = ((xg - mean) / torch.sqrt(var + eps)).reshape(B, F, T).transpose(1, 2)
-    return paper, standardize(x, "B T (G F)", over="T F", G=G)
+    return paper, standardize(x, "B T (G Fg)", over="T Fg", G=G)
 
 
 # --- Group Norm layers on sequences ---------------------------------------------------
 
 @claim("gn-seq-nn-module", chapter=CH, layout="[B,T,F]",
        statement="nn.GroupNorm(G, F) on the sequence moved to [B,F,T] and back is "
-                 'standardize "B T (G F)" over "T F".',
+                 'standardize "B T (G Fg)" over "T Fg".',
        left="nn.GroupNorm(2, F) via on_channels_first",
-       right='standardize "B T (G F)" over "T F"')
+       right='standardize "B T (G Fg)" over "T Fg"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=42))  # [B, T, F]
     gn = torch.nn.GroupNorm(2, 8)  # weight 1, bias 0 at initialization
     with torch.no_grad():
         ref = on_channels_first(gn, x)  # [B,T,F] -> [B,F,T] -> GroupNorm -> [B,T,F]
-    return standardize(x, "B T (G F)", over="T F", G=2), ref
+    return standardize(x, "B T (G Fg)", over="T Fg", G=2), ref
 
 
 @claim("gn-seq-keras", chapter=CH, layout="[B,T,F]",
        statement="Keras' GroupNormalization (axis=-1) takes [B,T,F] as it is and "
-                 'gives standardize "B T (G F)" over "T F".',
+                 'gives standardize "B T (G Fg)" over "T Fg".',
        left="keras GroupNormalization(groups=2, epsilon=1e-5)",
-       right='standardize "B T (G F)" over "T F"')
+       right='standardize "B T (G Fg)" over "T Fg"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=42))  # [B, T, F]
     ref = load_keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(x)  # no transpose
-    return standardize(x, "B T (G F)", over="T F", G=2), ref
+    return standardize(x, "B T (G Fg)", over="T Fg", G=2), ref
 
 
 @claim("gn-seq-untransposed-groups-time", chapter=CH, layout="[B,T,F]",
@@ -123,11 +123,11 @@ def _():
        statement="On a float32 sequence shifted by 1000, Keras' GroupNormalization is "
                  "off the float64 Group Norm by more than 0.01.",
        left="keras GroupNormalization(groups=2) on x + 1000, float32",
-       right='standardize "B T (G F)" over "T F" on x + 1000, float64')
+       right='standardize "B T (G Fg)" over "T Fg" on x + 1000, float64')
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=48) + np.float32(1000)  # float32, mean ~1000
     ref = load_keras().layers.GroupNormalization(groups=2, epsilon=1e-5)(torch.from_numpy(x))
-    exact = standardize(x.astype(np.float64), "B T (G F)", over="T F", G=2)
+    exact = standardize(x.astype(np.float64), "B T (G Fg)", over="T Fg", G=2)
     return ref, exact
 
 
@@ -137,12 +137,12 @@ def _():
                  "shifted by 1000, is within 1e-4 of the float64 Group Norm (float32 numbers "
                  "near 1000 are 6.1e-5 apart).",
        left="nn.GroupNorm(2, F) on x + 1000, float32",
-       right='standardize "B T (G F)" over "T F" on x + 1000, float64')
+       right='standardize "B T (G Fg)" over "T Fg" on x + 1000, float64')
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=48) + np.float32(1000)  # float32, mean ~1000
     with torch.no_grad():
         y = on_channels_first(torch.nn.GroupNorm(2, 8), torch.from_numpy(x))
-    exact = standardize(x.astype(np.float64), "B T (G F)", over="T F", G=2)
+    exact = standardize(x.astype(np.float64), "B T (G Fg)", over="T Fg", G=2)
     return y, exact
 
 
@@ -166,37 +166,37 @@ def _():
 # --- Group Norm layers on images ------------------------------------------------------
 
 @claim("gn-img-nn-module", chapter=CH, layout="[N,C,H,W]",
-       statement='nn.GroupNorm(G, C) on images is standardize "N (G C) H W" over "C H '
+       statement='nn.GroupNorm(G, C) on images is standardize "N (G Cg) H W" over "Cg H '
                  'W".',
-       left="nn.GroupNorm(3, C)", right='standardize "N (G C) H W" over "C H W"')
+       left="nn.GroupNorm(3, C)", right='standardize "N (G Cg) H W" over "Cg H W"')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=43))  # [N, C, H, W]
     with torch.no_grad():
         ref = torch.nn.GroupNorm(3, 6)(x)
-    return standardize(x, "N (G C) H W", over="C H W", G=3), ref
+    return standardize(x, "N (G Cg) H W", over="Cg H W", G=3), ref
 
 
 @claim("gn-img-keras-axis1", chapter=CH, layout="[N,C,H,W]",
        statement="Keras' GroupNormalization(axis=1) on channels-first images is the "
                  "same Group Norm.",
        left="keras GroupNormalization(groups=3, axis=1, epsilon=1e-5)",
-       right='standardize "N (G C) H W" over "C H W"')
+       right='standardize "N (G Cg) H W" over "Cg H W"')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=43))  # [N, C, H, W]
     ref = load_keras().layers.GroupNormalization(groups=3, axis=1, epsilon=1e-5)(x)
-    return standardize(x, "N (G C) H W", over="C H W", G=3), ref
+    return standardize(x, "N (G Cg) H W", over="Cg H W", G=3), ref
 
 
 @claim("gn-img-keras-channels-last", chapter=CH, layout="[N,H,W,C]",
        statement="Keras' default axis=-1 on channels-last images [N,H,W,C] is "
-                 'standardize "N H W (G C)" over "H W C": the same statistics.',
+                 'standardize "N H W (G Cg)" over "H W Cg": the same statistics.',
        left="keras GroupNormalization(groups=3, epsilon=1e-5) on [N,H,W,C]",
-       right='standardize "N H W (G C)" over "H W C"')
+       right='standardize "N H W (G Cg)" over "H W Cg"')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=43))  # [N, C, H, W]
     x_last = x.permute(0, 2, 3, 1).contiguous()  # [N, H, W, C]
     ref = load_keras().layers.GroupNormalization(groups=3, epsilon=1e-5)(x_last)  # axis=-1
-    return standardize(x_last, "N H W (G C)", over="H W C", G=3), ref
+    return standardize(x_last, "N H W (G Cg)", over="H W Cg", G=3), ref
 
 
 # --- Instance Norm: Group Norm with G = C ---------------------------------------------
@@ -227,14 +227,14 @@ def _():
 @claim("gn-all-groups-is-in-seq", chapter=CH, layout="[B,T,F]",
        statement="Group Norm with G = F groups of one feature is Instance Norm, in "
                  "PyTorch's two layers and in standardize.",
-       left='nn.GroupNorm(F, F); standardize "B T (G F)" over "T F", G=F',
+       left='nn.GroupNorm(F, F); standardize "B T (G Fg)" over "T Fg", G=F',
        right='nn.InstanceNorm1d(F); standardize "B T F" over "T"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=44))  # [B, T, F]
     with torch.no_grad():
         gn = on_channels_first(torch.nn.GroupNorm(8, 8), x)
     inorm = on_channels_first(torch.nn.InstanceNorm1d(8), x)
-    ours_gn = standardize(x, "B T (G F)", over="T F", G=8)  # groups of one feature
+    ours_gn = standardize(x, "B T (G Fg)", over="T Fg", G=8)  # groups of one feature
     ours_in = standardize(x, "B T F", over="T")
     return torch.stack([gn, ours_gn]), torch.stack([inorm, ours_in])
 
@@ -261,13 +261,13 @@ def _():
 @claim("gn-all-groups-is-in-img", chapter=CH, layout="[N,C,H,W]",
        statement="Group Norm with G = C groups of one channel is Instance Norm on "
                  "images.",
-       left='nn.GroupNorm(C, C); standardize "N (G C) H W" over "C H W", G=C',
+       left='nn.GroupNorm(C, C); standardize "N (G Cg) H W" over "Cg H W", G=C',
        right='nn.InstanceNorm2d(C); standardize "N C H W" over "H W"')
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=45))  # [N, C, H, W]
     with torch.no_grad():
         gn = torch.nn.GroupNorm(6, 6)(x)
-    ours_gn = standardize(x, "N (G C) H W", over="C H W", G=6)  # groups of one channel
+    ours_gn = standardize(x, "N (G Cg) H W", over="Cg H W", G=6)  # groups of one channel
     inorm = torch.nn.InstanceNorm2d(6)(x)
     ours_in = standardize(x, "N C H W", over="H W")
     return torch.stack([gn, ours_gn]), torch.stack([inorm, ours_in])
@@ -304,7 +304,7 @@ def _():
         gn.weight.normal_(1, 0.5)  # one scale per channel
         gn.bias.normal_(0, 0.5)  # one shift per channel
         ref = gn(x)
-        ours = affine(standardize(x, "N (G C) H W", over="C H W", G=3), "N C H W", "C",
+        ours = affine(standardize(x, "N (G Cg) H W", over="Cg H W", G=3), "N C H W", "C",
                       gn.weight, gn.bias)
     return ours, ref
 
@@ -322,6 +322,6 @@ def _():
     gamma, beta = rng.normal(1, 0.5, 8), rng.normal(0, 0.5, 8)  # one value per feature
     layer.gamma.assign(gamma)
     layer.beta.assign(beta)
-    ours = affine(standardize(x, "B T (G F)", over="T F", G=2), "B T F", "F",
+    ours = affine(standardize(x, "B T (G Fg)", over="T Fg", G=2), "B T F", "F",
                   torch.tensor(gamma, dtype=x.dtype), torch.tensor(beta, dtype=x.dtype))
     return ours, layer(x)

@@ -7,7 +7,7 @@ from .. import affine, data, standardize
 from ..book.ledger import claim
 from ..interop import load_keras
 
-CH = "03"
+CH = "layer_norm"
 
 
 # --- sequences [B, T, F] --------------------------------------------------------------

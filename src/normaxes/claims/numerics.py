@@ -68,10 +68,10 @@ def _():
 @claim("standardize-is-two-pass", chapter=CH, layout="[N,C,H,W]",
        statement="normaxes.standardize is the two-pass computation: its variance is the "
                  "mean squared deviation from the mean, taken after the mean.",
-       left='moments(x, "N (G C) H W", "C H W")[1]', right="two_pass over (C/G, H, W)")
+       left='moments(x, "N (G Cg) H W", "Cg H W")[1]', right="two_pass over (C/G, H, W)")
 def _():
     x = shifted_images(1e3)  # [2, 32, 8, 8], float32, mean 10^3
-    _, var, _ = moments(x, "N (G C) H W", over="C H W", G=4)
+    _, var, _ = moments(x, "N (G Cg) H W", over="Cg H W", G=4)
     _, var2 = two_pass(x.reshape(2, 4, 8, 8, 8), dim=(2, 3, 4))
     return var.ravel() / var2.ravel(), torch.ones(8)  # relative: the variance is near 1
 

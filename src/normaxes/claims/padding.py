@@ -25,7 +25,7 @@ from ..chapters.padding import (
 )
 from ..running import running_update
 
-CH = "07"
+CH = "padding"
 
 
 # --- the worked example ---------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def _():
 def _():
     x, mask = pad_sequences(list(two_sequences()))  # [2, 30, 8], mask [2, 30, 1]
     ours = [standardize(x, "B T F", over="B T", mask=mask),
-            standardize(x, "B T (G F)", over="T F", G=2, mask=mask),
+            standardize(x, "B T (G Fg)", over="T Fg", G=2, mask=mask),
             standardize(x, "B T F", over="T", mask=mask)]
     gn = plain_masked(x.reshape(2, 30, 2, 4), mask[..., None], (1, 3))  # G = 2 groups of 4
     gn = gn.reshape(2, 30, 8)
@@ -143,12 +143,12 @@ def _():
        statement="Masked Group Norm gives every sequence of a padded batch the output PyTorch's "
                  "Group Norm gives it alone, unpadded, on [1, F, T_b], and 0 at its padded "
                  "frames.",
-       left='standardize "B T (G F)" over "T F", G=2, mask, every frame',
+       left='standardize "B T (G Fg)" over "T Fg", G=2, mask, every frame',
        right="F.group_norm(2) on each sequence alone, padded with 0")
 def _():
     a, b = two_sequences()
     x, mask = pad_sequences([a, b])
-    ours = standardize(x, "B T (G F)", over="T F", G=2, mask=mask)
+    ours = standardize(x, "B T (G Fg)", over="T Fg", G=2, mask=mask)
     alone = [on_channels_first(lambda v: F.group_norm(v, 2), s[None])[0] for s in (a, b)]
     return ours, pad_sequences(alone)[0]
 
@@ -180,7 +180,7 @@ def _():
     for T, value in ((30, 0.0), (45, 100.0)):
         x, mask = pad_sequences([a, b], T, value=value)
         y = torch.stack([standardize(x, "B T F", over="B T", mask=mask),
-                         standardize(x, "B T (G F)", over="T F", G=2, mask=mask),
+                         standardize(x, "B T (G Fg)", over="T Fg", G=2, mask=mask),
                          standardize(x, "B T F", over="T", mask=mask)])  # [3, B, T, F]
         sides.append(F.pad(y, (0, 0, 0, 45 - T)))  # 0 after frame T
     return sides
@@ -233,7 +233,7 @@ def _():
     gn = k.layers.GroupNormalization(groups=2)(k.layers.Masking(0.0)(inp))
     bn = k.layers.BatchNormalization()(gn)  # uses a mask if one reaches it
     g, y = (to_numpy(v) for v in k.Model(inp, [gn, bn])(x, training=True))
-    unmasked = standardize(x, "B T (G F)", over="T F", G=2, eps=1e-3)  # padding included
+    unmasked = standardize(x, "B T (G Fg)", over="T Fg", G=2, eps=1e-3)  # padding included
     mu, var, _ = moments(g, "B T F", over="B T", mask=mask)  # real frames of the GN output
     return np.stack([g, y]), np.stack([unmasked, (g - mu) / np.sqrt(var + 1e-3)])
 
@@ -452,10 +452,10 @@ def _():
 @claim("masked-gn-img-equals-alone-torch", chapter=CH, layout="[N,C,H,W]",
        statement="Masked Group Norm gives each image of a padded batch the output of PyTorch's "
                  "Group Norm on the image alone, and 0 at the padded pixels.",
-       left='standardize "N (G C) H W" over "C H W", G=3, mask, every pixel',
+       left='standardize "N (G Cg) H W" over "Cg H W", G=3, mask, every pixel',
        right="F.group_norm(3) on each image alone, padded with 0")
 def _():
     x, mask, small, big = two_images()
-    ours = standardize(x, "N (G C) H W", over="C H W", G=3, mask=mask)
+    ours = standardize(x, "N (G Cg) H W", over="Cg H W", G=3, mask=mask)
     alone = [F.group_norm(im[None], 3)[0] for im in (small, big)]
     return ours, pad_images(alone)[0]

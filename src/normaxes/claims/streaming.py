@@ -21,7 +21,7 @@ from ..chapters.streaming import (
     stream_batch,
 )
 
-CH = "08"
+CH = "streaming"
 
 
 # --- the worked example ---------------------------------------------------------------------------
