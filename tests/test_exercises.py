@@ -56,7 +56,7 @@ def test_check_names_an_exercise_by_number_or_page(capsys):
 
 @pytest.mark.parametrize("key, message", [
     ("2", "name an exercise as 'chapter.number'"),
-    ("13.1", "chapters 1 to 12, not 13"),
+    ("14.1", "chapters 1 to 13, not 14"),
     ("batchnorm.1", "no chapter page named 'batchnorm'"),
     ("2.x", "must be a whole number"),
 ])

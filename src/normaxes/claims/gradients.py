@@ -23,6 +23,7 @@ from ..chapters.gradients import (
 )
 
 CH = "gradients"
+COUPLING = "coupling"  # the claims of the page on what the gradient couples
 
 
 # --- the formula ------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def _():
 
 # --- what the set couples ---------------------------------------------------------------
 
-@claim("grad-jacobian-is-the-set", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+@claim("grad-jacobian-is-the-set", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
        statement="Output i depends on input j (∂y_i/∂x_j ≠ 0) exactly when i and j share a "
                  "statistics set: for BN, LN, GN(2), GN(1) and IN on both layouts.",
        left="nonzero pattern of the Jacobian (autograd)", right="same statistics set")
@@ -128,7 +129,7 @@ def _():
     return np.concatenate(jacobian).astype(float), np.concatenate(sets).astype(float)
 
 
-@claim("grad-bn-train-depends-on-batch", chapter=CH, layout="[B,T,F]", expect="differ",
+@claim("grad-bn-train-depends-on-batch", chapter=COUPLING, layout="[B,T,F]", expect="differ",
        statement="In training mode, nn.BatchNorm1d's output for sequence 0 changes when the "
                  "other sequences of the batch change.",
        left="output for sequence 0, batch A", right="output for sequence 0, batch B")
@@ -143,7 +144,7 @@ def _():
     return a, b
 
 
-@claim("grad-bn-eval-independent", chapter=CH, layout="[B,T,F]",
+@claim("grad-bn-eval-independent", chapter=COUPLING, layout="[B,T,F]",
        statement="In eval mode, nn.BatchNorm1d's output for sequence 0 does not depend on the "
                  "other sequences of the batch.",
        left="output for sequence 0, batch A", right="output for sequence 0, batch B")
@@ -160,7 +161,7 @@ def _():
     return a, b
 
 
-@claim("grad-ln-gn-independent", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+@claim("grad-ln-gn-independent", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
        statement="nn.LayerNorm and nn.GroupNorm give sequence (image) 0 the same output "
                  "whatever the other examples of the batch are, in training mode.",
        left="outputs for example 0, batch A", right="outputs for example 0, batch B")
@@ -177,7 +178,7 @@ def _():
 
 # --- invariances ------------------------------------------------------------------------
 
-@claim("grad-sums-to-zero", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+@claim("grad-sums-to-zero", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
        statement="The input gradient of every norm sums to 0 over each statistics set.",
        left="Σ over each set S of x̄", right="0")
 def _():
@@ -189,7 +190,7 @@ def _():
     return sums, torch.zeros_like(sums)
 
 
-@claim("grad-orthogonal-to-xhat", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+@claim("grad-orthogonal-to-xhat", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
        statement="With ε = 0 the input gradient is orthogonal to x̂ on each statistics set: "
                  "Σ_S x̄·x̂ = 0.",
        left="Σ over each set S of x̄·x̂ (eps=0)", right="0")
@@ -203,7 +204,7 @@ def _():
     return dots, torch.zeros_like(dots)
 
 
-@claim("grad-scale-invariance", chapter=CH, layout="[B,T,F], [N,C,H,W]",
+@claim("grad-scale-invariance", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
        statement="With ε = 0, scaling the input by c = 10 leaves every norm's output unchanged "
                  "and divides its input gradient by c: y(cx) = y(x), c·x̄(cx) = x̄(x).",
        left="y(cx) and c·x̄(cx)", right="y(x) and x̄(x)")
@@ -217,7 +218,7 @@ def _():
     return torch.cat(scaled), torch.cat(plain)
 
 
-@claim("grad-weight-norm-grows", chapter=CH, layout="[B,T,F]",
+@claim("grad-weight-norm-grows", chapter=COUPLING, layout="[B,T,F]",
        statement="For a linear layer followed by Layer Norm (ε = 0), the weight gradient is "
                  "orthogonal to the weights, so a plain SGD step can only grow them: "
                  "‖W − η∇W‖² = ‖W‖² + η²‖∇W‖².",
@@ -234,7 +235,7 @@ def _():
     return after, pythagoras
 
 
-@claim("grad-bn-per-channel-scale-invariant", chapter=CH, layout="[B,T,F]",
+@claim("grad-bn-per-channel-scale-invariant", chapter=COUPLING, layout="[B,T,F]",
        statement="Batch Norm (ε = 0) is invariant to scaling the weights of ONE output "
                  "feature of the linear layer before it; so is Instance Norm.",
        left="BN, IN after W with row 0 scaled by 5", right="BN, IN after W")
@@ -248,7 +249,7 @@ def _():
             for w in (W5, W)]
 
 
-@claim("grad-ln-per-channel-scale-changes", chapter=CH, layout="[B,T,F]", expect="differ",
+@claim("grad-ln-per-channel-scale-changes", chapter=COUPLING, layout="[B,T,F]", expect="differ",
        statement="Layer Norm and Group Norm are not: their sets mix features, so scaling one "
                  "feature's weights changes their output (only a common scale of all of W "
                  "cancels).",
@@ -265,7 +266,7 @@ def _():
 
 # --- masked sets ------------------------------------------------------------------------
 
-@claim("grad-masked-padding-gets-zero", chapter=CH, layout="[B,T,F]",
+@claim("grad-masked-padding-gets-zero", chapter=COUPLING, layout="[B,T,F]",
        statement="With masked statistics, the padded frames of a batch get exactly zero "
                  "gradient, for BN, LN, GN and IN.",
        left="x̄ at padded frames (autograd)", right="0")
@@ -275,7 +276,7 @@ def _():
     return padded, torch.zeros_like(padded)
 
 
-@claim("grad-masked-real-unaffected", chapter=CH, layout="[B,T,F]",
+@claim("grad-masked-real-unaffected", chapter=COUPLING, layout="[B,T,F]",
        statement="With masked statistics, the gradient at real frames does not depend on what "
                  "the padded frames hold (zeros or 1000s).",
        left="x̄ with padding 0", right="x̄ with padding 1000")
@@ -285,7 +286,7 @@ def _():
     return zeros, large
 
 
-@claim("grad-masked-formula", chapter=CH, layout="[B,T,F]",
+@claim("grad-masked-formula", chapter=COUPLING, layout="[B,T,F]",
        statement="The closed form with means over the real entries of each set is the masked "
                  "gradient, for BN, LN, GN and IN.",
        left="autograd through standardize(..., mask=mask)",

@@ -33,7 +33,8 @@ __all__ = ["Exercise", "Verdict", "exercise", "check", "exercises", "CHAPTERS", 
            "same_axes", "same_function", "same_choice"]
 
 CHAPTERS = ("axes", "batch_norm", "layer_norm", "group_norm", "gn_vs_ln", "frameworks",
-            "gradients", "training", "architectures", "numerics", "padding", "streaming")
+            "gradients", "coupling", "training", "architectures", "numerics", "padding",
+            "streaming")
 """The numbered chapters in the book's order: chapter ``k`` is ``CHAPTERS[k - 1]`` (a unit test
 holds this to ``_toc.yml``)."""
 
