@@ -363,6 +363,9 @@ def _explorer_reference(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    from .bibstyle import register
+
+    register()  # the bibliography's author-year labels (bibtex_default_style: normaxes)
     # Sphinx's own markup of a formula (TeX in an element of class "math"), without MathJax's
     # script: _typeset_math typesets the formulas when the build has finished
     app.add_html_math_renderer("normaxes", (html_visit_math, None),
