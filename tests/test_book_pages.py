@@ -149,3 +149,20 @@ def test_formulas_are_typeset_when_the_book_is_built(tmp_path):
     assert ".mjx-c3C::before" in (tmp_path / "_static" / STYLESHEET).read_text(encoding="utf-8")
     assert '<link rel="stylesheet" href="_static/mathjax/chtml.css" />' in other.read_text(
         encoding="utf-8")
+
+
+def test_the_front_page_links_the_pdf_only_where_it_is(tmp_path):
+    from normaxes.book.pdf import PDF_LINK, PDF_MISSING, copy_next_to_front_pages, link_pdf
+
+    front = tmp_path / "html" / "intro.html"
+    front.parent.mkdir()
+    front.write_text(f"<p>The whole book is also one PDF: {PDF_LINK} (make pdf).</p>")
+    assert not link_pdf(front)  # no PDF beside it: the link gives way to the make pdf line
+    assert PDF_MISSING in front.read_text() and 'href="normaxes.pdf"' not in front.read_text()
+    pdf = tmp_path / "pdf" / "normaxes.pdf"
+    pdf.parent.mkdir()
+    pdf.write_bytes(b"%PDF-1.7 printed")
+    copy_next_to_front_pages(pdf, [front.parent])  # printing copies it there and links it
+    assert (front.parent / "normaxes.pdf").read_bytes() == pdf.read_bytes()
+    assert PDF_LINK in front.read_text() and PDF_MISSING not in front.read_text()
+    assert link_pdf(front)

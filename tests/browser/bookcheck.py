@@ -106,7 +106,9 @@ def toc_files(root: Path = ROOT) -> list[str]:
 _PAGE_FACTS = """() => {
   const imgs = [...document.querySelectorAll('img')].map(i => ({
     src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0,
-    alt: (i.getAttribute('alt') || '').trim(), inArticle: !!i.closest('article')}));
+    alt: (i.getAttribute('alt') || '').trim(), inArticle: !!i.closest('article'),
+    captioned: !!(i.closest('figure') && i.closest('figure').querySelector('figcaption')
+                  && i.closest('figure').querySelector('figcaption').innerText.trim())}));
   const figures = [...document.querySelectorAll('article figure')].map(f => ({
     caption: (f.querySelector('figcaption') || {innerText: ''}).innerText.trim(),
     alts: [...f.querySelectorAll('img')].map(i => (i.getAttribute('alt') || '').trim())}));
@@ -135,8 +137,11 @@ _PAGE_FACTS = """() => {
   const shown = [...document.querySelectorAll('article img')].map(i => ({
     src: i.getAttribute('src'), url: i.currentSrc || i.src, natural: i.naturalWidth,
     width: i.getBoundingClientRect().width}));
+  // the exercises' solutions: folded blocks of the Exercises section (closed until clicked)
+  const solutions = [...document.querySelectorAll('article section#exercises details')].map(d => ({
+    open: d.open, summary: (d.querySelector('summary') || {innerText: ''}).innerText.trim()}));
   return {
-    imgs, figures, overflows, shown,
+    imgs, figures, overflows, shown, solutions,
     pageWidth: document.documentElement.scrollWidth, viewWidth: window.innerWidth,
     math: maths.length,
     typeset: maths.filter(m => m.querySelector('mjx-container')).length,
@@ -302,6 +307,14 @@ def open_jobs(jobs, *, tabs: int = 3) -> dict:
     return out
 
 
+def is_path_like(alt: str) -> bool:
+    """Whether an alt text is a file name or path rather than words (myst-nb writes the image's
+    path when a cell gives none)."""
+    alt = alt.strip()
+    return bool(re.search(r"\.(png|svg|jpe?g|gif|webp)$", alt, re.I) or "/" in alt.split()[0]
+                or alt.startswith(("_images", "../")) or re.fullmatch(r"[0-9a-f]{16,}", alt))
+
+
 def check_facts(name: str, facts: dict, errors: list[str]) -> list[str]:
     """Problems of one page: console errors, math, images, figures."""
     problems = [f"{name}: {e}" for e in errors]
@@ -311,8 +324,17 @@ def check_facts(name: str, facts: dict, errors: list[str]) -> list[str]:
     for img in facts["imgs"]:
         if not img["ok"]:
             problems.append(f"{name}: image did not load: {img['src']}")
-        if img["inArticle"] and not img["alt"]:
+        if not img["inArticle"]:
+            continue
+        # every picture of the text: a figure with a caption, and alt text that says what it
+        # shows (not its file, which is what an uncaptioned notebook output gets)
+        if not img["alt"]:
             problems.append(f"{name}: image without alt text: {img['src']}")
+        elif is_path_like(img["alt"]):
+            problems.append(f"{name}: image whose alt text is a file path ({img['alt'][:40]}): "
+                            f"{img['src']}")
+        if not img["captioned"]:
+            problems.append(f"{name}: image outside a captioned figure: {img['src']}")
     for k, fig in enumerate(facts["figures"], start=1):
         if not fig["caption"]:
             problems.append(f"{name}: figure {k} has no caption")

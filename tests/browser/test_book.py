@@ -29,6 +29,7 @@ from bookcheck import (
     check_pdf,
     contact_sheet,
     explorer_problems,
+    is_path_like,
     open_jobs,
     open_page,
     pages,
@@ -103,6 +104,36 @@ def test_reshown_page_reads_as_a_fresh_open(survey, browser, site):
                             if fresh[0].get(k) != reshown[0].get(k))
             assert not differ, f"{name} ({mode}): reshown, the facts {differ} differ from a fresh open"
             assert fresh[1] == reshown[1], f"{name} ({mode}): errors {fresh[1]} vs {reshown[1]}"
+
+
+CHAPTERS = [doc for doc in toc_files() if doc.startswith("chapters/")
+            and (HTML.parent.parent / f"{doc}.ipynb").is_file() and "ledger" not in doc
+            and "checking" not in doc]
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_exercise_solutions_start_closed(survey, doc):
+    """Every chapter's Exercises section folds its solutions: three or more, none open when the
+    page loads, each offering "Show the solution"."""
+    solutions = survey["wide"][f"{doc}.html"][0]["solutions"]
+    assert len(solutions) >= 3, f"{doc}: {len(solutions)} folded solutions"
+    assert not [s for s in solutions if s["open"]], f"{doc}: a solution is open on load"
+    assert all(s["summary"].startswith("Show the solution") for s in solutions), solutions
+
+
+def test_a_solution_opens_on_a_click(page, site):
+    """Clicking a solution's summary shows its code and output; clicking again hides them."""
+    doc = CHAPTERS[0]
+    open_page(page, f"{site}{doc}.html")
+    block = page.locator("section#exercises details").first
+    body = block.locator(".cell_input").first
+    block.scroll_into_view_if_needed()
+    assert not block.evaluate("d => d.open") and not body.is_visible()
+    block.locator("summary").click()
+    assert block.evaluate("d => d.open") and body.is_visible()
+    assert body.bounding_box()["height"] > 10
+    block.locator("summary").click()
+    assert not block.evaluate("d => d.open") and not body.is_visible()
 
 
 def test_pages_with_math_are_typeset(survey):
@@ -230,6 +261,9 @@ def _damaged_copy(tmp_path, doc):
     faults += ('<figure><img alt="a figure shown too small" style="width: 200px" '
                'src="../_images/small-text.png"><figcaption>a figure shown too small'
                "</figcaption></figure>")
+    # a notebook output without figure metadata: no caption, and its path for alt text
+    image = rest.split('"')[0]  # an image the page has, so it loads
+    faults += f'<img alt="../_images/{image}" src="../_images/{image}">'
     html = html.replace("</article>", faults + "</article>", 1)
     html = html.replace("</body>", '<script>throw new Error("injected failure")</script></body>')
     path.write_text(html, encoding="utf-8")
@@ -261,7 +295,8 @@ def test_each_kind_of_fault_is_caught(page, phone, tmp_path):
                      "broken link to chapters/no-such-page.html",
                      f"missing anchor {doc}.html#no-such-anchor",
                      "math elements not typeset", "figure",
-                     "has no caption", "without alt text", "injected failure"):
+                     "has no caption", "without alt text", "injected failure",
+                     "image whose alt text is a file path", "image outside a captioned figure"):
         assert expected in text, f"{expected!r} not reported; problems:\n{text}"
 
 
@@ -323,3 +358,13 @@ def test_single_page_version_holds_every_chapter(single_page, single_site):
     assert not problems, "\n".join(problems)
     missing = [doc for doc in toc_files() if _h1(HTML / f"{doc}.html") not in text]
     assert not missing, f"not in the single-page book: {missing}"
+
+
+@pytest.mark.parametrize("alt, path_like", [
+    ("../_images/1bb53fbf05cca363106.png", True), ("_images/a.png", True), ("cube.png", True),
+    ("1bb53fbf05cca363106e2", True),
+    ("Four cubes, one per norm: the shaded entries share one mean", False),
+    ("Error against batch size: Batch Norm rises at B = 2, Group Norm stays flat", False),
+])
+def test_an_alt_text_that_is_a_path_is_refused(alt, path_like):
+    assert is_path_like(alt) is path_like

@@ -75,11 +75,33 @@ def print_page(page, out: Path) -> Path:
     return out
 
 
+# The front page's link to the PDF (intro.md), and what stands in its place while there is no PDF
+# next to the front page: the page never links a file that is not there.
+PDF_LINK = ('<a class="reference external pdf-link" href="normaxes.pdf">normaxes.pdf</a>')
+PDF_MISSING = ('<span class="pdf-link pdf-missing">normaxes.pdf, once <code class="docutils '
+               'literal notranslate"><span class="pre">make</span> <span class="pre">pdf</span>'
+               '</code> has printed it</span>')
+
+
+def link_pdf(front: Path) -> bool:
+    """Make the front page *front* link the PDF beside it if it is there, or name ``make pdf`` in
+    the link's place if it is not. Returns whether the page now links it."""
+    html = front.read_text(encoding="utf-8")
+    there = (front.parent / "normaxes.pdf").is_file()
+    new = (html.replace(PDF_MISSING, PDF_LINK) if there else html.replace(PDF_LINK, PDF_MISSING))
+    if new != html:
+        front.write_text(new, encoding="utf-8")
+    return there and PDF_LINK in new
+
+
 def copy_next_to_front_pages(pdf: Path, builds=COPY_TO) -> None:
-    """A copy of *pdf* next to the front page of each HTML build in *builds* that exists."""
+    """A copy of *pdf* next to the front page of each HTML build in *builds* that exists, whose
+    front page then links it (see :func:`link_pdf`)."""
     for d in builds:
         if Path(d).is_dir():
             shutil.copyfile(pdf, Path(d) / pdf.name)
+            if (Path(d) / "intro.html").is_file():
+                link_pdf(Path(d) / "intro.html")
 
 
 def print_pdf(single: Path, out: Path) -> Path:

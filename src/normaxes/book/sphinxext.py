@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 from pathlib import Path
 
 from sphinx.ext.mathjax import html_visit_displaymath, html_visit_math
@@ -57,6 +58,23 @@ def _pages(out: Path, skip=()) -> list[Path]:
     names in *skip*."""
     return [page for page in sorted(Path(out).rglob("*.html"))
             if "_static" not in page.relative_to(out).parts and page.name not in skip]
+
+
+def _pdf_link(app, exception):
+    """The front page links the PDF only where it is: a PDF printed earlier
+    (``_build/pdf/normaxes.pdf``, ``make pdf``) is copied next to the front page; without one,
+    the link gives way to a line that names ``make pdf`` (normaxes.book.pdf prints the PDF and
+    links it afterwards)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from .pdf import DEFAULT_OUT, link_pdf
+
+    out = Path(app.outdir)
+    printed = Path(app.srcdir) / DEFAULT_OUT
+    if printed.is_file():
+        shutil.copyfile(printed, out / printed.name)
+    if (out / "intro.html").is_file():
+        link_pdf(out / "intro.html")
 
 
 def _rewrite_pages(out: Path, rewrite, skip=()) -> None:
@@ -380,6 +398,7 @@ def setup(app):
     # pygments.css that this one reads
     app.connect("build-finished", _plain_code_tokens, priority=800)
     app.connect("build-finished", _no_thebe_without_button)
+    app.connect("build-finished", _pdf_link)
     # last: what the pages and scripts finally hold decides which CSS rules stay
     app.connect("build-finished", _slim_assets, priority=900)
     # early: a later handler may return a template name, which ends the event for the rest
