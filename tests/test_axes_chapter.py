@@ -144,3 +144,26 @@ def test_table_vs_layers_refuses_what_is_not_in_the_table():
         table_vs_layers("BN", "N H W C")
     with pytest.raises(ValueError, match="norm 'RMS'"):
         table_vs_layers("RMS", "B T F")
+
+
+# --- the exercises' checkers against answers written out by hand (not read from the checkers) -
+
+def test_exercise_answers_written_by_hand_are_right():
+    from normaxes.exercises import check
+
+    mask = np.zeros((2, 4, 6))
+    mask[0, :, 0:2] = 1  # GN(3) on F = 6: features 0 and 1, every frame, example 0
+    assert check("1.1", mask, quiet=True)
+    rms = [[4 / 8**0.5, 0], [5 / 53**0.5, 9 / 53**0.5], [0, 2 / 2**0.5]]
+    assert check("1.2", rms, quiet=True)
+    assert check("1.2", [[1.414, 0], [0.687, 1.236], [0, 1.414]], quiet=True)  # rounded by hand
+    assert check("1.3", 0.9354, quiet=True)
+
+    def ln_masked(x, mask, eps=1e-5):  # per sequence, over the real frames' T and F
+        out = torch.zeros_like(x)
+        for b in range(x.shape[0]):
+            real = x[b, mask[b]]
+            out[b, mask[b]] = F.layer_norm(real, real.shape, eps=eps)
+        return out
+
+    assert check("1.4", ln_masked, quiet=True)

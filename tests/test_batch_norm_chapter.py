@@ -88,3 +88,25 @@ def test_layout_trap_curves_flatten_only_the_wrong_layout():
     np.testing.assert_allclose(wrong_rms, 1.0, atol=1e-3)  # one RMS per time step: 1
     ratio = {k: r.max() / r.min() for k, r in curves.items()}
     assert ratio["input x"] > 10 and 2 < ratio['Batch Norm, over "B T"'] < ratio["input x"]
+
+
+# --- the exercises' checkers against answers written out by hand (not read from the checkers) -
+
+def test_exercise_answers_written_by_hand_are_right():
+    from normaxes.exercises import check
+
+    # tiny image: channel means 7/2, 3; unbiased variances 6, 8; momentum 0.1 from 0 and 1
+    assert check("2.1", [[0.35, 0.3], [1.5, 1.7]], quiet=True)
+    assert check("2.2", "T B", quiet=True)
+    assert check("2.3", 0.01, quiet=True)
+
+    def train_step(x, running_mean, running_var, momentum):  # by the layer's documentation
+        B, T, F = x.shape
+        flat = x.reshape(B * T, F)
+        mu, var = flat.mean(0), ((flat - flat.mean(0)) ** 2).mean(0)
+        y = ((flat - mu) / (var + 1e-5).sqrt()).reshape(B, T, F)
+        unbiased = var * (B * T) / (B * T - 1)
+        return (y, running_mean + momentum * (mu - running_mean),
+                running_var + momentum * (unbiased - running_var))
+
+    assert check("2.4", train_step, quiet=True)
