@@ -199,3 +199,26 @@ def test_affine_with_a_bias_only(kind):
     assert same is not y and (np.asarray(same) == np.asarray(y)).all()
     with pytest.raises(ValueError, match="bias must be None or an array"):
         affine(y, "B T F", "F", bias=[1.0, 2.0, 3.0, 4.0])
+
+
+# 8. the messages of the demonstration "Bad input gets a clear error" (moved out of the first
+# chapter to the appendix "How this book is checked"): each call is refused with exactly the
+# message the appendix prints, on the appendix's own input
+
+X_BAD = np.zeros((4, 50, 8), dtype=np.float32)  # [B, T, F], as data.sequence(B=4, T=50, F=8)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: standardize(X_BAD, "N C H W", over="H W"),
+     "layout 'N C H W' names 4 dimensions but x has 3 (shape (4, 50, 8))"),
+    (lambda: standardize(X_BAD, "B T F", over="C"),
+     "over names axis 'C', which is not in the layout 'B T F' (its axes are B T F)"),
+    (lambda: standardize(X_BAD, "B T (G Fg)", over="T Fg", G=3),
+     "group size G=3 does not divide dimension 2 of x, of size 8, in layout group (G Fg)"),
+    (lambda: standardize(X_BAD, "B T F", over="F", mask=np.ones((4, 49, 1), bool)),
+     "mask of shape (4, 49, 1) does not broadcast to x of shape (4, 50, 8)"),
+], ids=["rank", "unknown-axis", "group-size", "mask-shape"])
+def test_the_appendix_errors_print_what_it_shows(call, message):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert str(err.value) == message

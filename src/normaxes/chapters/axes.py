@@ -1,4 +1,6 @@
-"""Chapter 1: the book's answer table, ``NORMS``, run beside the frameworks' own layers."""
+"""Chapter 1 (axes): the worked example on the tiny tensors, the plain code beside the primitive,
+the cube figures with the book's names, and the book's answer table, ``NORMS``, run beside the
+frameworks' own layers."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ import torch
 from .. import NORMS, data, load_keras, on_channels_first, to_numpy
 
 __all__ = ["table_vs_layers", "TORCH_LAYERS", "KERAS_LAYERS", "PLAIN_DIMS", "plain", "plain_norm",
-           "as_image", "from_image", "exact_sets", "sets_digest"]
+           "as_image", "from_image", "exact_sets", "sets_digest", "book_name", "TINY_NORMS",
+           "tiny_table", "norm_panels", "draw_book_norms"]
 
 TORCH_LAYERS = {
     "B T F": {"BN": "nn.BatchNorm1d(F) on [B,F,T]", "LN": "nn.LayerNorm(F)",
@@ -101,9 +104,11 @@ def plain_norm(x, short: str, layout: str, G: int = 2, eps: float = 1e-5):
         return plain(x, PLAIN_DIMS[layout][short], eps)
     if layout == "B T F":
         B, T, F = x.shape
-        return plain(x.reshape(B, T, G, F // G), (1, 3), eps).reshape(B, T, F)
+        Fg = F // G  # features per group
+        return plain(x.reshape(B, T, G, Fg), (1, 3), eps).reshape(B, T, F)
     N, C, H, W = x.shape
-    return plain(x.reshape(N, G, C // G, H, W), (2, 3, 4), eps).reshape(N, C, H, W)
+    Cg = C // G  # channels per group
+    return plain(x.reshape(N, G, Cg, H, W), (2, 3, 4), eps).reshape(N, C, H, W)
 
 
 def as_image(x):
@@ -141,13 +146,136 @@ def exact_sets(x, layout: str, over: str, **sizes) -> str:
     return markdown_table(rows, ["set", "entries", "m", "mean", "variance"])
 
 
+# --- the book's names (the notation page's "One name for each norm")
+
+BOOK_NAMES = {
+    "B T F": {"BN": "Batch Norm", "LN": "per-frame Layer Norm", "GN": "GN({G})",
+              "IN": "Instance Norm"},
+    "N C H W": {"BN": "Batch Norm", "LN": "per-example Layer Norm", "GN": "GN({G})",
+                "IN": "Instance Norm"},
+}
+"""The name the book gives each entry of ``NORMS``: ``NORMS["B T F"]["LN"]`` (over F) is
+per-frame Layer Norm, ``NORMS["N C H W"]["LN"]`` (over C H W) per-example Layer Norm."""
+
+
+def book_name(short: str, layout: str, G: int = 2) -> str:
+    """The book's name of ``NORMS[layout][short]``: ``book_name("GN", "B T F", G=3)`` is
+    ``"GN(3)"``."""
+    return BOOK_NAMES[layout][short].format(G=G)
+
+
+TINY_NORMS = {
+    "B T F": [
+        # (name, layout, over, sizes, center, the GN(G) with the same sets on this tensor)
+        ("Batch Norm", "B T F", "B T", {}, True, None),
+        ("per-frame Layer Norm", "B T F", "F", {}, True, None),
+        ("RMS Norm", "B T F", "F", {}, False, None),
+        ("per-example Layer Norm", "B T F", "T F", {}, True, 1),
+        ("Instance Norm", "B T F", "T", {}, True, 2),
+    ],
+    "N C H W": [
+        ("Batch Norm", "N C H W", "N H W", {}, True, None),
+        ("per-example Layer Norm", "N C H W", "C H W", {}, True, 1),
+        ("per-pixel Layer Norm", "N C H W", "C", {}, True, None),
+        ("Instance Norm", "N C H W", "H W", {}, True, 2),
+    ],
+}
+"""The norms worked by hand on the tiny tensors of each layout. With two features (channels),
+Group Norm can only have G = 1 or G = 2 groups, and its sets are those of per-example Layer
+Norm and of Instance Norm: :func:`tiny_table` asserts it and names the row after both."""
+
+GROUPED = {"B T F": ("B T (G Fg)", "T Fg"), "N C H W": ("N (G Cg) H W", "Cg H W")}
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two labellings of the same positions cut them into the same sets."""
+    pairs = set(zip(a.ravel().tolist(), b.ravel().tolist(), strict=True))
+    return len(pairs) == len(np.unique(a)) == len(np.unique(b))
+
+
+def tiny_table(x, layout: str) -> str:
+    """Every statistics set of the tiny tensor *x* (``data.tiny_sequence()`` on ``"B T F"``,
+    ``data.tiny_image()`` on ``"N C H W"``) under each norm of :data:`TINY_NORMS`, as one
+    Markdown table of exact fractions: per norm, the axes it reduces over, m, the entries of
+    each set (sets separated by ``;``), their means and biased variances (for RMS Norm, which
+    subtracts no mean, the mean of squares rho^2).
+
+    The sets are those of :func:`~normaxes.core.stat_groups`, the labels ``standardize`` uses;
+    where the sets of GN(G) are the same (asserted), the row says so.
+    """
+    from fractions import Fraction
+
+    from ..book.tables import markdown_table
+    from ..core import stat_groups
+
+    values = np.asarray(x)
+    if values.shape[-1 if layout == "B T F" else 1] != 2:
+        raise ValueError("tiny_table is for the book's tiny tensors, with two features "
+                         f"(channels); got shape {values.shape}")
+    rows = []
+    for name, lay, over, sizes, center, G in TINY_NORMS[layout]:
+        labels = stat_groups(lay, over, values.shape, **sizes)
+        if G is not None:
+            grouped, g_over = GROUPED[layout]
+            if not _same_partition(labels, stat_groups(grouped, g_over, values.shape, G=G)):
+                raise AssertionError(f"{name} and GN({G}) do not share their sets")
+            name = f"{name} = GN({G})"
+        sets, means, second = [], [], []
+        for label in range(int(labels.max()) + 1):
+            entries = [Fraction(int(values[tuple(i)])) for i in np.argwhere(labels == label)]
+            m = len(entries)
+            mu = sum(entries) / m
+            sets.append(" ".join(str(e) for e in entries))
+            means.append(str(mu))
+            if center:
+                second.append(str(sum((e - mu) ** 2 for e in entries) / m))
+            else:
+                second.append(str(sum(e * e for e in entries) / m))
+        rows.append({"norm, over": f"{name}, over `{over}`", "m": m,
+                     "entries of each set": "; ".join(sets),
+                     "means": "; ".join(means) if center else "none subtracted",
+                     "variances": ("" if center else "$\\rho^2$: ") + "; ".join(second)})
+    return markdown_table(rows, list(rows[0]))
+
+
+def norm_panels(layout: str, shape, G: int = 2) -> list[dict]:
+    """The panels of :func:`draw_book_norms`: one per norm of ``NORMS[layout]``, titled with the
+    book's name and the axes it reduces over."""
+    from ..book.figures import CUBE_AXES
+
+    batch, channel = CUBE_AXES[layout]
+    panels = []
+    for short, spec in NORMS[layout].items():
+        sizes = {spec.group_axis: G} if spec.group_axis else {}
+        panels.append(dict(layout=spec.layout, over=spec.over, shape=shape, batch=batch,
+                           channel=channel, **sizes,
+                           title=f"{book_name(short, layout, G)}\nover {spec.over}"))
+    return panels
+
+
+def draw_book_norms(layout: str, shape, G: int = 2):
+    """The cube of each norm on *layout* in a row, the set of the first entry shaded, titled with
+    the book's names (:func:`~normaxes.book.figures.draw_cubes`); returns the figure."""
+    from ..book.figures import draw_cubes
+
+    return draw_cubes(norm_panels(layout, shape, G))
+
+
+def _span(indices) -> str:
+    """``[0, 1, 2]`` as ``"0-2"``, ``[4]`` as ``"4"``, a list with gaps as ``"0, 3"``."""
+    idx = [int(i) for i in indices]
+    if len(idx) > 1 and idx == list(range(idx[0], idx[-1] + 1)):
+        return f"{idx[0]}-{idx[-1]}"
+    return ", ".join(str(i) for i in idx)
+
+
 def sets_digest(layout: str, shape, G: int = 2) -> str:
-    """What the cube figure of :func:`~normaxes.book.figures.draw_norms` shows, as text.
+    """What the cube figure of :func:`draw_book_norms` shows, as text.
 
     For each norm on *layout*, from :func:`~normaxes.book.figures.cube_facts`: how many
     statistics sets an array of *shape* has and their size m, and which cubes of the figure are
-    shaded (the set of the first entry): the batch rows and channel columns it touches and how
-    many of the flattened positions.
+    shaded (the set of the first entry): the batch rows and channel columns it touches (``0-3``
+    for rows 0 to 3) and how many of the flattened positions.
     Printed beside the figure, so that nbval compares what the picture shows.
     """
     from ..book.figures import CUBE_AXES, cube_facts
@@ -160,7 +288,7 @@ def sets_digest(layout: str, shape, G: int = 2) -> str:
                                                       channel=channel, **sizes)
         if not (counts == counts[0]).all():
             raise AssertionError(f"{spec.name}: statistics sets of unequal size {counts}")
-        lines.append(f"{spec.name:<14} over {spec.over:<6} {len(counts):>4} sets of m = "
-                     f"{counts[0]:<4} shaded: {batch} {rows.tolist()}, {channel} {cols.tolist()}, "
-                     f"{shaded} of {flat} positions")
+        lines.append(f"{book_name(short, layout, G):<22} over {spec.over:<7}{len(counts):>3} "
+                     f"sets of m = {counts[0]:<3} shaded: {batch} {_span(rows)}, "
+                     f"{channel} {_span(cols)}, {shaded} of {flat} positions")
     return "\n".join(lines)

@@ -10,8 +10,9 @@ from ..chapters.axes import (
     KERAS_LAYERS,
     TORCH_LAYERS,
     as_image,
+    book_name,
     from_image,
-    plain_norm,
+    plain,
     table_vs_layers,
 )
 
@@ -111,25 +112,35 @@ def _():
 @claim("plain-equals-standardize-seq", chapter=CH, layout="[B,T,F]",
        statement="Each norm's standardize call gives what two lines of plain PyTorch give: the "
                  "mean and the biased variance over the norm's dimensions, after a reshape for "
-                 "Group Norm (BN, LN, GN with G = 2, IN, stacked).",
-       left="NORMS[\"B T F\"][...] (standardize)",
-       right="plain_norm: x.mean(dim=...), x.var(dim=...)")
+                 "GN (Batch Norm, per-frame and per-example Layer Norm, GN(2) and Instance Norm, "
+                 "stacked).",
+       left="standardize(x, layout, over)", right="plain(x, dims): x.mean, x.var(unbiased=False)")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=7, dtype=np.float64))
-    ours = [NORMS["B T F"][s](x, **({"G": 2} if s == "GN" else {})) for s in NORMS["B T F"]]
-    by_plain = [plain_norm(x, s, "B T F", G=2) for s in NORMS["B T F"]]
+    B, T, F = x.shape
+    G, Fg = 2, F // 2
+    ours = [standardize(x, "B T F", over="B T"), standardize(x, "B T F", over="F"),
+            standardize(x, "B T F", over="T F"), standardize(x, "B T (G Fg)", over="T Fg", G=G),
+            standardize(x, "B T F", over="T")]
+    by_plain = [plain(x, (0, 1)), plain(x, (2,)), plain(x, (1, 2)),
+                plain(x.reshape(B, T, G, Fg), (1, 3)).reshape(B, T, F), plain(x, (1,))]
     return torch.stack(ours), torch.stack(by_plain)
 
 
 @claim("plain-equals-standardize-img", chapter=CH, layout="[N,C,H,W]",
-       statement="The same on images: standardize and plain PyTorch agree for BN, LN, GN with "
-                 "G = 3 and IN.",
-       left="NORMS[\"N C H W\"][...] (standardize)",
-       right="plain_norm: x.mean(dim=...), x.var(dim=...)")
+       statement="The same on images: standardize and plain PyTorch agree for Batch Norm, "
+                 "per-example and per-pixel Layer Norm, GN(3) and Instance Norm.",
+       left="standardize(x, layout, over)", right="plain(x, dims): x.mean, x.var(unbiased=False)")
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=7, dtype=np.float64))
-    ours = [NORMS["N C H W"][s](x, **({"G": 3} if s == "GN" else {})) for s in NORMS["N C H W"]]
-    by_plain = [plain_norm(x, s, "N C H W", G=3) for s in NORMS["N C H W"]]
+    N, C, H, W = x.shape
+    G, Cg = 3, C // 3
+    ours = [standardize(x, "N C H W", over="N H W"), standardize(x, "N C H W", over="C H W"),
+            standardize(x, "N C H W", over="C"),
+            standardize(x, "N (G Cg) H W", over="Cg H W", G=G),
+            standardize(x, "N C H W", over="H W")]
+    by_plain = [plain(x, (0, 2, 3)), plain(x, (1, 2, 3)), plain(x, (1,)),
+                plain(x.reshape(N, G, Cg, H, W), (2, 3, 4)).reshape(N, C, H, W), plain(x, (2, 3))]
     return torch.stack(ours), torch.stack(by_plain)
 
 
@@ -161,9 +172,11 @@ def _():
 
 
 @claim("ln-does-not-map", chapter=CH, layout="[B,T,F] as [N,C,H,W]", expect="differ",
-       statement="Layer Norm is the exception: the image Layer Norm (over C H W) on the view "
-                 "[B,F,T,1] reduces over F and T, while Layer Norm on a sequence reduces over F.",
-       left='sequence LN, over "F"', right='image LN on the view, over "C H W"')
+       statement="Layer Norm is the exception: the image's per-example Layer Norm (over C H W) "
+                 "on the view [B,F,T,1] reduces over F and T, the sequence's per-frame Layer Norm "
+                 "over F only.",
+       left='per-frame Layer Norm, over "F"',
+       right='per-example Layer Norm of the view, over "C H W"')
 def _():
     x = data.sequence(B=4, T=20, F=8, seed=5)
     return NORMS["B T F"]["LN"](x), from_image(NORMS["N C H W"]["LN"](as_image(x)))
@@ -179,7 +192,7 @@ def _table_claim(short, layout):
     return claim(
         f"norms-table-{short.lower()}-{'seq' if layout == 'B T F' else 'img'}", chapter=CH,
         layout="[B,T,F]" if layout == "B T F" else "[N,C,H,W]",
-        statement=f"The book's answer for {spec.name} on {layout}, "
+        statement=f"The book's answer for {book_name(short, layout)} on {layout}, "
                   f"standardize(x, \"{spec.layout}\", over=\"{spec.over}\"{g}), is what the "
                   "PyTorch and the Keras layer compute "
                   "(training mode, eps 1e-5, fresh scale and shift).",

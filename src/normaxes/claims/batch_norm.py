@@ -319,8 +319,8 @@ def _():
 
 @claim("bn-eval-torch-seq", chapter=CH, layout="[B,T,F]",
        statement="In evaluation mode BatchNorm1d normalizes a new batch with the "
-                 "running statistics: (x - mean) / sqrt(var + 1e-5), mean and var "
-                 "from running_update.",
+                 "running statistics, (x - mean) / sqrt(var + 1e-5) with mean and var "
+                 "from running_update, and leaves them unchanged.",
        left="(x - mean) / sqrt(var + eps), ours", right="BatchNorm1d in eval mode")
 def _():
     bn = torch.nn.BatchNorm1d(8)
@@ -332,15 +332,18 @@ def _():
         mean, var = running_update(mean, var, x, "B T F", over="B T", momentum=0.1,
                                    convention="torch")
     x = data.sequence(B=4, T=20, F=8, seed=24)  # a new batch, evaluated
+    before = bn.running_mean.clone(), bn.running_var.clone()
     with torch.no_grad():
         ref = on_channels_first(bn.eval(), torch.from_numpy(x))
+    assert torch.equal(bn.running_mean, before[0]) and torch.equal(bn.running_var, before[1])
     return (x - mean) / np.sqrt(var + 1e-5), ref  # mean, var broadcast over F
 
 
 # outputs up to 30, where one float32 step is 1.9e-6: a tolerance of its own, as above
 @claim("bn-eval-keras-seq", chapter=CH, layout="[B,T,F]", tol=1e-4,
-       statement="With training=False Keras normalizes with its moving statistics: (x "
-                 "- mean) / sqrt(var + 1e-3), mean and var from running_update.",
+       statement="With training=False Keras normalizes with its moving statistics, (x "
+                 "- mean) / sqrt(var + 1e-3) with mean and var from running_update, and "
+                 "leaves them unchanged.",
        left="(x - mean) / sqrt(var + eps), ours",
        right="BatchNormalization, training=False")
 def _():
@@ -352,7 +355,11 @@ def _():
         mean, var = running_update(mean, var, x, "B T F", over="B T", momentum=0.99,
                                    convention="keras")
     x = data.sequence(B=4, T=20, F=8, seed=24)  # a new batch, evaluated
-    return (x - mean) / np.sqrt(var + 1e-3), bn(torch.from_numpy(x), training=False)
+    before = to_numpy(bn.moving_mean).copy(), to_numpy(bn.moving_variance).copy()
+    evaluated = bn(torch.from_numpy(x), training=False)
+    assert (to_numpy(bn.moving_mean) == before[0]).all()  # evaluation leaves them
+    assert (to_numpy(bn.moving_variance) == before[1]).all()
+    return (x - mean) / np.sqrt(var + 1e-3), evaluated
 
 
 @claim("bn-eval-torch-img", chapter=CH, layout="[N,C,H,W]",
@@ -407,3 +414,69 @@ def _():
     with torch.no_grad():
         evaluated = on_channels_first(bn.eval(), x)
     return evaluated, standardize(x, "B T F", over="B T")
+
+
+# --- the variants of the running statistics -------------------------------------------
+
+
+@claim("bn-momentum-none-is-average", chapter=CH, layout="[B,T,F]",
+       statement="PyTorch's momentum=None keeps the plain average of the batch statistics "
+                 "(each batch weighs 1/k at step k): after three steps, running_mean and "
+                 "running_var are the means of the three batch means and unbiased variances.",
+       left="means of the batch means and unbiased variances",
+       right="BatchNorm1d(F, momentum=None) running_mean, running_var")
+def _():
+    bn = torch.nn.BatchNorm1d(8, momentum=None, dtype=torch.float64)
+    means, variances = [], []
+    for seed in (21, 22, 23):  # three training batches [B, T, F]
+        x = data.sequence(B=4, T=20, F=8, seed=seed, dtype=np.float64)
+        with torch.no_grad():
+            on_channels_first(bn.train(), torch.from_numpy(x))
+        means.append(x.mean(axis=(0, 1)))
+        variances.append(x.var(axis=(0, 1), ddof=1))  # unbiased, over B and T
+    ours = np.stack([np.mean(means, axis=0), np.mean(variances, axis=0)])
+    return ours, torch.stack([bn.running_mean, bn.running_var])
+
+
+@claim("bn-untracked-eval-uses-batch", chapter=CH, layout="[B,T,F]",
+       statement="With track_running_stats=False PyTorch keeps no running statistics, and in "
+                 "evaluation mode too it normalizes with the batch's own.",
+       left="BatchNorm1d(F, track_running_stats=False) in eval mode",
+       right='standardize over "B T"')
+def _():
+    bn = torch.nn.BatchNorm1d(8, track_running_stats=False)
+    assert bn.running_mean is None and bn.running_var is None
+    x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=24))  # [B, T, F]
+    with torch.no_grad():
+        evaluated = on_channels_first(bn.eval(), x)
+    return evaluated, standardize(x, "B T F", over="B T")
+
+
+# outputs up to 30, as in bn-eval-keras-seq: a tolerance of its own
+@claim("bn-keras-frozen-is-eval", chapter=CH, layout="[B,T,F]", tol=1e-4,
+       statement="A Keras BatchNormalization with trainable=False runs in inference mode even "
+                 "when called with training=True: it normalizes with its moving statistics and "
+                 "leaves them unchanged (asserted in the code).",
+       left="trainable=False, training=True", right="training=False")
+def _():
+    bn = load_keras().layers.BatchNormalization()
+    for seed in (21, 22, 23):  # three training steps
+        bn(torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=seed)), training=True)
+    bn.trainable = False  # frozen, as for fine-tuning
+    before = to_numpy(bn.moving_mean).copy()
+    x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=24))  # a new batch
+    frozen = bn(x, training=True)
+    assert (to_numpy(bn.moving_mean) == before).all()  # the statistics did not move
+    return frozen, bn(x, training=False)
+
+
+@claim("bn-torch-frozen-params-still-update", chapter=CH, layout="[B,T,F]", expect="differ",
+       statement="PyTorch ties nothing to requires_grad: with its scale and shift frozen, a "
+                 "module in training mode still updates its running statistics.",
+       left="running_mean after one call, requires_grad_(False)", right="its start, 0")
+def _():
+    bn = torch.nn.BatchNorm1d(8)
+    bn.requires_grad_(False)  # scale and shift frozen, as for fine-tuning; mode: training
+    x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=24))  # [B, T, F]
+    on_channels_first(bn, x)
+    return bn.running_mean, torch.zeros(8)
