@@ -5,7 +5,7 @@ import pytest
 
 from normaxes import data
 from normaxes.book.figures import cubes_digest
-from normaxes.chapters.group_norm import claim_rows, gn_panels, gn_sweep
+from normaxes.chapters.group_norm import gn_panels, gn_sweep
 
 
 def test_gn_panels_one_per_group_count():
@@ -39,14 +39,6 @@ def test_gn_sweep_reaches_instance_norm_at_g_equal_c():
     assert dist["B T F", 4]["IN"] < 1e-5 and dist["N C H W", 4]["IN"] < 1e-5
     assert dist["N C H W", 1]["LN"] < 1e-5  # one group is the GN paper's Layer Norm on images
     assert dist["B T F", 1]["LN"] > 0.1  # but not per-frame Layer Norm on a sequence
-
-
-def test_claim_rows_show_each_claims_own_calls():
-    (row,) = claim_rows(["gn-seq-untransposed-differs"])
-    assert row["left"] == "`nn.GroupNorm(2, T) on [B,T,F]`"
-    assert row["right"] == "`nn.GroupNorm(2, F) via on_channels_first`"
-    assert row["claim"] == "{ref}`gn-seq-untransposed-differs <claim-gn-seq-untransposed-differs>`"
-    assert row["measured"].startswith("**differ**")
 
 
 def test_summary_rows_read_the_axes_of_each_side():
