@@ -48,3 +48,29 @@ def test_summary_rows_read_the_axes_of_each_side():
     assert row["sides"] == ("T F (2×6)", "F (6×2)")  # two sequences of 6; six frames of 2
     with pytest.raises(ValueError, match="input key 'nowhere'"):
         summary_rows([("x", "gn1-differs-ln-tiny", "nowhere")])
+
+
+# --- the exercises' reference answers, computed another way ----------------------------------
+
+def test_exercise_answers_are_what_the_library_computes():
+    import numpy as np
+
+    from normaxes import shared_with, standardize
+    from normaxes.exercises import group_norm as ex
+
+    assert (ex.EX1 == shared_with("B T (G Fg)", "T Fg", (2, 4, 6), index=(1, 2, 3), G=3)).all()
+    assert ex.EX1.sum() == 8  # 4 frames x 2 features
+    seq = data.tiny_sequence()
+    gn1 = standardize(seq, "B T (G Fg)", over="T Fg", G=1, eps=0)[1, 1, 1]
+    assert ex.EX2 == pytest.approx(gn1) and ex.EX2 == pytest.approx(17 / np.sqrt(89))
+
+
+def test_exercise_4_3_the_reshape_bug_groups_frames():
+    from normaxes import standardize
+    from normaxes.exercises import group_norm as ex
+
+    for (x,) in ex._sequences():
+        if x.shape[1] % 2 == 0:  # T splits into two halves
+            got = ex._gn_seq_reshaped(x)
+            want = standardize(x, "B (G T) F", over="T F", G=2)
+            assert (got - want).abs().max() < 1e-10
