@@ -74,3 +74,21 @@ def test_exercise_4_3_the_reshape_bug_groups_frames():
             got = ex._gn_seq_reshaped(x)
             want = standardize(x, "B (G T) F", over="T F", G=2)
             assert (got - want).abs().max() < 1e-10
+
+
+def test_exercise_4_1_says_why_each_wrong_set_is_wrong():
+    from normaxes.exercises import check
+    from normaxes.exercises import group_norm as ex
+
+    why = {name: check("4.1", ex._mask(*where), quiet=True).why for name, where in [
+        ("batch", (slice(None), slice(None), slice(2, 4))),
+        ("frame", (1, 2, slice(2, 4))),
+        ("interleaved", (1, slice(None), [0, 3])),
+        ("instance", (1, slice(None), 3)),
+        ("gn1", (1,))]}
+    assert "across the batch" in why["batch"]
+    assert "every frame" in why["frame"]
+    assert "consecutive features" in why["interleaved"]
+    assert "Instance Norm" in why["instance"]
+    assert "GN(1)" in why["gn1"]
+    assert "shape (2, 4, 6)" in check("4.1", ex.EX1[1], quiet=True).why
