@@ -5,7 +5,7 @@ import pytest
 
 from normaxes import data
 from normaxes.book.figures import cubes_digest
-from normaxes.chapters.group_norm import claim_rows, gn_panels, gn_sweep
+from normaxes.chapters.group_norm import gn_panels, gn_sweep
 
 
 def test_gn_panels_one_per_group_count():
@@ -41,14 +41,6 @@ def test_gn_sweep_reaches_instance_norm_at_g_equal_c():
     assert dist["B T F", 1]["LN"] > 0.1  # but not per-frame Layer Norm on a sequence
 
 
-def test_claim_rows_show_each_claims_own_calls():
-    (row,) = claim_rows(["gn-seq-untransposed-differs"])
-    assert row["left"] == "`nn.GroupNorm(2, T) on [B,T,F]`"
-    assert row["right"] == "`nn.GroupNorm(2, F) via on_channels_first`"
-    assert row["claim"] == "{ref}`gn-seq-untransposed-differs <claim-gn-seq-untransposed-differs>`"
-    assert row["measured"].startswith("**differ**")
-
-
 def test_summary_rows_read_the_axes_of_each_side():
     from normaxes.chapters.gn_vs_ln import summary_rows
 
@@ -56,3 +48,47 @@ def test_summary_rows_read_the_axes_of_each_side():
     assert row["sides"] == ("T F (2×6)", "F (6×2)")  # two sequences of 6; six frames of 2
     with pytest.raises(ValueError, match="input key 'nowhere'"):
         summary_rows([("x", "gn1-differs-ln-tiny", "nowhere")])
+
+
+# --- the exercises' reference answers, computed another way ----------------------------------
+
+def test_exercise_answers_are_what_the_library_computes():
+    import numpy as np
+
+    from normaxes import shared_with, standardize
+    from normaxes.exercises import group_norm as ex
+
+    assert (ex.EX1 == shared_with("B T (G Fg)", "T Fg", (2, 4, 6), index=(1, 2, 3), G=3)).all()
+    assert ex.EX1.sum() == 8  # 4 frames x 2 features
+    seq = data.tiny_sequence()
+    gn1 = standardize(seq, "B T (G Fg)", over="T Fg", G=1, eps=0)[1, 1, 1]
+    assert ex.EX2 == pytest.approx(gn1) and ex.EX2 == pytest.approx(17 / np.sqrt(89))
+
+
+def test_exercise_4_3_the_reshape_bug_groups_frames():
+    from normaxes import standardize
+    from normaxes.exercises import group_norm as ex
+
+    for (x,) in ex._sequences():
+        if x.shape[1] % 2 == 0:  # T splits into two halves
+            got = ex._gn_seq_reshaped(x)
+            want = standardize(x, "B (G T) F", over="T F", G=2)
+            assert (got - want).abs().max() < 1e-10
+
+
+def test_exercise_4_1_says_why_each_wrong_set_is_wrong():
+    from normaxes.exercises import check
+    from normaxes.exercises import group_norm as ex
+
+    why = {name: check("4.1", ex._mask(*where), quiet=True).why for name, where in [
+        ("batch", (slice(None), slice(None), slice(2, 4))),
+        ("frame", (1, 2, slice(2, 4))),
+        ("interleaved", (1, slice(None), [0, 3])),
+        ("instance", (1, slice(None), 3)),
+        ("gn1", (1,))]}
+    assert "across the batch" in why["batch"]
+    assert "every frame" in why["frame"]
+    assert "consecutive features" in why["interleaved"]
+    assert "Instance Norm" in why["instance"]
+    assert "GN(1)" in why["gn1"]
+    assert "shape (2, 4, 6)" in check("4.1", ex.EX1[1], quiet=True).why

@@ -1,5 +1,5 @@
-"""Chapter 4: Group and Instance Norm: the cube panels of Group Norm, the sweep over G, and
-the chapter's summary table (each row the call its own claim runs)."""
+"""The Group and Instance Norm chapter (page group_norm): the cube panels of Group Norm and the
+sweep of G between its two ends."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 from .. import NORMS, stat_groups
 from ..book.figures import CUBE_AXES
 
-__all__ = ["gn_panels", "gn_sweep", "claim_rows"]
+__all__ = ["gn_panels", "gn_sweep"]
+
 
 def gn_panels(layout: str, shape, groups) -> list[dict]:
     """One cube panel (for :func:`~normaxes.book.figures.draw_cubes`) per number of groups in
@@ -55,20 +56,3 @@ def gn_sweep(x, img, seq_groups=(1, 2, 4, 8), img_groups=(1, 2, 3, 6)):
                 raise AssertionError(f"F.group_norm differs from NORMS[{layout!r}]['GN'], G={G}")
             out[layout, G] = {end: float((y - ref).abs().max()) for end, ref in ends.items()}
     return out
-
-
-def claim_rows(names, layouts=None) -> list[dict]:
-    """One row per claim of *names*: its layout, the two calls it compares (the claim's own
-    ``left`` and ``right``), and its measured verdict, run now. For a Markdown table
-    (:func:`~normaxes.book.tables.markdown_table`); each claim is linked to its block."""
-    from ..book import ledger
-
-    rows = []
-    for name in names:
-        r = ledger.check(name)
-        c = r.claim
-        rows.append({"layout": c.layout, "left": f"`{c.left}`", "right": f"`{c.right}`",
-                     "claim": f"{{ref}}`{name} <{ledger.anchor(name)}>`",
-                     "measured": f"**{r.verdict}**, {r.measured}"})
-    return rows
-

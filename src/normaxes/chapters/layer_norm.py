@@ -1,5 +1,6 @@
-"""Chapter 3 (Layer Norm): the affine shapes read from the installed layers, the errors of an
-affine that fixes H and W (or T), the docstrings quoted, and the chapter's summary table."""
+"""The Layer Norm chapter (page layer_norm): the affine shapes read from the installed layers, the
+errors of an affine that fixes H and W (or T), the docstrings quoted, the eps ratio, and the table
+of the three Layer Norms (per-frame, per-example, per-pixel)."""
 
 from __future__ import annotations
 
@@ -123,20 +124,21 @@ def docstring_phrases() -> str:
 
 
 def summary_table() -> str:
-    """The chapter's summary: each Layer Norm call, its ``standardize`` form, the number and size
-    of its statistics sets (from :func:`~normaxes.stat_groups`) and its scale shape (read from the
-    PyTorch and the Keras layer, which must agree)."""
+    """The three Layer Norms, per-frame, per-example (on a sequence and on images) and per-pixel:
+    each one's call, its ``standardize`` form, the number and size of its statistics sets (from
+    :func:`~normaxes.stat_groups`) and its scale shape (read from the PyTorch and the Keras layer,
+    which must agree)."""
     nn, L = torch.nn, load_keras().layers
     N, C, H, W = SHAPES["N C H W"]
     T, F = SHAPES["B T F"][1:]
     summary = [
-        ("Layer Norm on a sequence", "nn.LayerNorm(F) / LayerNormalization()", "B T F", "F",
+        ("per-frame", "nn.LayerNorm(F) / LayerNormalization()", "B T F", "F",
          nn.LayerNorm(F), L.LayerNormalization()),
-        ("over T and F (not per frame)", "nn.LayerNorm((T, F)) / LayerNormalization(axis=[1, 2])",
+        ("per-example, sequence", "nn.LayerNorm((T, F)) / LayerNormalization(axis=[1, 2])",
          "B T F", "T F", nn.LayerNorm((T, F)), L.LayerNormalization(axis=[1, 2])),
-        ("Layer Norm on images", "nn.LayerNorm([C, H, W]) / LayerNormalization(axis=[1, 2, 3])",
+        ("per-example, images", "nn.LayerNorm([C, H, W]) / LayerNormalization(axis=[1, 2, 3])",
          "N C H W", "C H W", nn.LayerNorm([C, H, W]), L.LayerNormalization(axis=[1, 2, 3])),
-        ("per pixel, channels last", "nn.LayerNorm(C) / LayerNormalization()", "N H W C", "C",
+        ("per-pixel", "nn.LayerNorm(C) / LayerNormalization()", "N H W C", "C",
          nn.LayerNorm(C), L.LayerNormalization()),
     ]
     rows = []
@@ -144,7 +146,7 @@ def summary_table() -> str:
         scale = scale_shift_shapes(ln_torch, layout)[0]
         assert scale_shift_shapes(ln_keras, layout)[0] == scale  # Keras' gamma: the same shape
         counts = np.bincount(stat_groups(layout, over, SHAPES[layout]).ravel())
-        rows.append({"": what, "PyTorch / Keras": f"`{calls}`",
+        rows.append({"Layer Norm": what, "PyTorch / Keras": f"`{calls}`",
                      "`standardize`": f'`"{layout}"`, over `"{over}"`', "sets": len(counts),
                      "$m$": counts[0], "scale shape": scale})
     return markdown_table(rows)

@@ -1,5 +1,5 @@
-"""Chapter 4: Group and Instance Norm against the GN paper's code, PyTorch's and Keras'
-layers."""
+"""Group and Instance Norm (chapter page group_norm) against the GN paper's code, PyTorch's and
+Keras' layers."""
 
 import numpy as np
 import torch
@@ -13,14 +13,16 @@ CH = "group_norm"
 # --- the worked example: the tiny sequence, by hand --------------------------------------
 
 @claim("gn-tiny-by-hand", chapter=CH, layout="[B,T,F]",
-       statement="On the tiny sequence, Group Norm with G = 1 pools each whole sequence: the "
-                 "first (1 3 2 6 6 4) has mean 11/3 and variance 32/9, the second "
-                 "(4 0 5 9 0 2) mean 10/3 and variance 89/9, the fractions worked out by hand.",
-       left='moments(x, "B T (G Fg)", over="T Fg", G=1)', right="11/3, 32/9; 10/3, 89/9")
+       statement="The twelve integers of the tiny sequence read as one sequence of three frames "
+                 "of four features, [1, 3, 4], under Group Norm with G = 2: the first group "
+                 "(1 3 6 4 5 9) has mean 14/3 and variance 56/9, the second (2 6 4 0 0 2) mean "
+                 "7/3 and variance 41/9, the fractions worked out by hand.",
+       left='moments(x.reshape(1, 3, 4), "B T (G Fg)", over="T Fg", G=2)',
+       right="14/3, 56/9; 7/3, 41/9")
 def _():
-    x = data.tiny_sequence()  # [[[1, 3], [2, 6], [6, 4]], [[4, 0], [5, 9], [0, 2]]]
-    mean, var, m = moments(x, "B T (G Fg)", over="T Fg", G=1)
-    by_hand = np.array([[11 / 3, 32 / 9], [10 / 3, 89 / 9]])  # [mean, variance] per sequence
+    x = data.tiny_sequence().reshape(1, 3, 4)  # [[1, 3, 2, 6], [6, 4, 4, 0], [5, 9, 0, 2]]
+    mean, var, m = moments(x, "B T (G Fg)", over="T Fg", G=2)
+    by_hand = np.array([[14 / 3, 56 / 9], [7 / 3, 41 / 9]])  # [mean, variance] per group
     return np.stack([mean.ravel(), var.ravel()], axis=1), by_hand
 
 
