@@ -148,3 +148,38 @@ def test_find_over_of_torch_layer_norm_written_out():
     with torch.no_grad():
         assert find_over(torch.nn.LayerNorm(8)(x), x, "B T F", eps=1e-5) == "F"
         assert find_over(torch.nn.LayerNorm([5, 8])(x), x, "B T F", eps=1e-5) == "T F"
+
+
+# --- fit_line: how a candidate set of axes prints -------------------------------------------
+
+from normaxes.chapters.frameworks import fit_line  # noqa: E402
+
+
+@pytest.mark.parametrize("diff, text", [
+    (0.0, "equal, max|Δ| ≤ 1e-4"),
+    (1e-4, "equal, max|Δ| ≤ 1e-4"),  # the tolerance itself still fits, as in find_over
+    (3.5123, "differs, max|Δ| = 3.5"),
+    (2.43, "differs, max|Δ| = 2.4"),
+    (12.3, "differs, max|Δ| = 12"),
+    (0.000761, "differs, max|Δ| = 0.00076"),
+])
+def test_fit_line_says_equal_or_differs_and_the_measured_value(diff, text):
+    assert fit_line(diff) == text
+
+
+def test_fit_line_agrees_with_find_over_at_its_tolerance():
+    assert fit_line(1.5e-4).startswith("differs")  # find_over refuses it too (tol 1e-4)
+    assert fit_line(1.5e-4, tol=1e-3) == "equal, max|Δ| ≤ 1e-3"
+
+
+@pytest.mark.parametrize("diff", [3.45, 3.4500001, 0.125, 12.5])
+def test_fit_line_refuses_a_value_on_a_rounding_edge(diff):
+    # 3.45 prints 3.5 or 3.4 depending on the last bit: another CPU path could print the other
+    with pytest.raises(ValueError, match="rounding edge"):
+        fit_line(diff)
+
+
+@pytest.mark.parametrize("diff", [float("nan"), float("inf"), -1.0])
+def test_fit_line_refuses_what_is_not_a_difference(diff):
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        fit_line(diff)

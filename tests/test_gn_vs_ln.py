@@ -81,3 +81,72 @@ def test_bad_input_names_the_culprit(call, words):
         call()
     for w in words:
         assert w in str(err.value), (w, str(err.value))
+
+
+# --- the verdict tables and the documentation's sentences -----------------------------------
+
+from normaxes.chapters.gn_vs_ln import (  # noqa: E402
+    SYSTEM_COLUMNS,
+    doc_sentences,
+    line_with,
+    summary_rows,
+    system_rows,
+)
+
+
+def test_system_rows_links_each_claim_with_its_measured_verdict():
+    rows = system_rows({"PyTorch": ("gn1-differs-ln-seq", "gn1-equals-ln-tf-seq", None,
+                                    "gn1-equals-ln-img")})
+    (row,) = rows
+    assert list(row) == ["system", *SYSTEM_COLUMNS]
+    assert row[SYSTEM_COLUMNS[0]] == "{ref}`differ <claim-gn1-differs-ln-seq>`, max|Δ| = 4.5"
+    assert row[SYSTEM_COLUMNS[1]] == "{ref}`equal <claim-gn1-equals-ln-tf-seq>`, max|Δ| ≤ 1e-5"
+    assert row[SYSTEM_COLUMNS[2]] == "—"
+
+
+def test_system_rows_wants_one_name_per_column():
+    with pytest.raises(ValueError, match="one claim name or None per column"):
+        system_rows({"PyTorch": ("gn1-differs-ln-seq",)})
+
+
+def test_system_rows_fails_on_a_claim_that_does_not_hold(monkeypatch):
+    from normaxes.book import ledger
+
+    c = ledger._get("gn1-equals-ln-img")  # made to fail: the two sides differ
+    monkeypatch.setitem(ledger.REGISTRY, c.name, ledger.Claim(
+        c.name, c.statement, c.layout, c.left, c.right, c.expect, c.chapter,
+        lambda: (np.zeros(3), np.ones(3))))
+    with pytest.raises(AssertionError, match="gn1-equals-ln-img"):
+        system_rows({"x": (None, None, None, "gn1-equals-ln-img")})
+
+
+def test_summary_rows_read_each_side_off_the_claims_outputs():
+    rows = summary_rows([("4", "gn1-differs-ln-per-pixel", "last"),
+                         ("2", "gn1-differs-ln-seq", "seq"),
+                         ("1", "gn1-weight-into-ln-img", "img")])
+    assert [r["sides"] for r in rows] == [("H W C (4×150)", "C (100×6)"),
+                                          ("T F (4×400)", "F (200×8)"),
+                                          ("affine", "affine")]
+    assert rows[0]["read in"] == "`N H W C`"
+    with pytest.raises(ValueError, match="input key 'nope'"):
+        summary_rows([("0", "gn1-differs-ln-seq", "nope")])
+
+
+def test_line_with_finds_the_line_without_its_prompt():
+    doc = "Example:\n    >>> m = nn.GroupNorm(1, 6)\n    >>> # one group (equivalent with LN)\n"
+    assert line_with(doc, "equivalent with") == "# one group (equivalent with LN)"
+    assert line_with(doc, "GroupNorm(1") == "m = nn.GroupNorm(1, 6)"
+    with pytest.raises(ValueError, match="no line of the text contains 'InstanceNorm'"):
+        line_with(doc, "InstanceNorm")
+
+
+def test_doc_sentences_are_read_from_the_installed_packages():
+    said = dict(doc_sentences())
+    assert said["PyTorch, nn.GroupNorm"].endswith("(equivalent with LayerNorm)")
+    assert "becomes nearly identical to Layer Normalization" in said["Keras 3, GroupNormalization"]
+    assert "will not match" in said["Keras 3, LayerNormalization"]
+    assert "becomes identical to Layer Normalization" in said["TF-Addons, GroupNormalization"]
+    assert said["Flax, linen.GroupNorm"].startswith("LayerNorm is a special case of GroupNorm")
+    example = said["Flax, linen.GroupNorm's example"].splitlines()
+    assert example[0].startswith("y = nn.GroupNorm(num_groups=1)")
+    assert "nn.LayerNorm(reduction_axes=(1, 2, 3))" in example[1]

@@ -24,8 +24,8 @@ from ..core import moments, parse_layout, resolve, standardize
 from ..envs import run_in
 from ..interop import to_numpy
 
-__all__ = ["axis_subsets", "find_over", "permute", "apply_in", "read_over", "Outcome", "attempt",
-           "defaults", "running_rule", "FIG3_TF", "flax_apply", "in_tf", "tf_defaults", "tf_doc",
+__all__ = ["axis_subsets", "find_over", "fit_line", "permute", "apply_in", "read_over", "Outcome",
+           "attempt", "defaults", "running_rule", "FIG3_TF", "flax_apply", "in_tf", "tf_defaults", "tf_doc",
            "sentence_with", "channels_last"]
 
 
@@ -64,6 +64,30 @@ def find_over(y, x, layout: str, *, eps: float, tol: float = 1e-4, **sizes) -> s
         raise ValueError(f"the probe is ambiguous: over {' and '.join(map(repr, found))} all "
                          f"reproduce y; use a probe whose values vary along every axis")
     return found[0] if found else None
+
+
+def fit_line(diff: float, *, tol: float = 1e-4) -> str:
+    """How one candidate set of axes fits a layer's output, as text that reads as what it is.
+
+    *diff* is the largest absolute difference between the layer's output and ``standardize`` over
+    the candidate set; *tol* is the tolerance :func:`find_over` decides with. A fit prints
+    ``"equal, max|Δ| ≤ 1e-4"``; a miss prints ``"differs, max|Δ| = 3.5"``, two significant
+    digits. Those digits must not move with the CPU code path or the number of threads: a miss
+    whose value lies within a relative 1e-4 of a rounding edge (``3.45``, where a rounding step
+    decides between ``3.4`` and ``3.5``) raises ``ValueError`` instead of printing a number that
+    another machine prints otherwise.
+    """
+    if not np.isfinite(diff) or diff < 0:
+        raise ValueError(f"diff must be a finite number >= 0, got {diff!r}")
+    if diff <= tol:
+        return f"equal, max|Δ| ≤ {tol:.0e}".replace("e-0", "e-")
+    step = 10.0 ** (np.floor(np.log10(diff)) - 1)  # the last printed digit
+    edge = (np.floor(diff / step - 0.5) + 0.5) * step  # the nearest rounding edge below
+    near = min(diff - edge, edge + step - diff)
+    if near < 1e-4 * diff:
+        raise ValueError(f"max|Δ| = {diff!r} lies within a relative 1e-4 of a rounding edge of "
+                         "two significant digits: its printed digits would depend on the CPU path")
+    return f"differs, max|Δ| = {diff:.2g}"
 
 
 def _units(layout: str) -> list[str]:

@@ -1,11 +1,15 @@
-"""Group Norm with one group against Layer Norm: how far apart they are, and what GN's affine can do.
+"""GN(1) against the three Layer Norms: how far apart they are, what GN's affine can do, and what
+each system says and does.
 
-On a sequence ``[B, T, F]`` Group Norm with ``G = 1`` pools the statistics of a whole sequence
-(over ``T`` and ``F``), Layer Norm as frameworks ship it those of one frame (over ``F``).
+On a sequence ``[B, T, F]`` Group Norm with ``G = 1``, GN(1), pools the statistics of a whole
+sequence (over ``T`` and ``F``), per-frame Layer Norm those of one frame (over ``F``).
 :func:`gn1_ln_gap` measures the difference of the two outputs, computed by PyTorch;
 :func:`gap_curve` measures it on the family :func:`normaxes.data.sequence` of inputs whose
 loudness swings by ``spread_db`` over time. :func:`fit_per_channel` finds the per-channel
 scale and shift (the only affine Group Norm has) closest to a given output.
+:func:`summary_rows` reads the axes of both sides of each claim off its outputs,
+:func:`system_rows` lays the claims out system by system, and :func:`doc_sentences` reads what
+each system's documentation says from the installed packages.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from ..core import resolve
 from ..interop import on_channels_first, to_numpy
 
 __all__ = ["gn1_ln_gap", "frame_level_spread_db", "GapPoint", "gap_curve", "fit_per_channel",
-           "SUMMARY_INPUTS", "summary_rows"]
+           "SUMMARY_INPUTS", "summary_rows", "SYSTEM_COLUMNS", "system_rows", "line_with",
+           "doc_sentences"]
 
 
 def _sequence(x, what: str = "x") -> np.ndarray:
@@ -137,7 +142,6 @@ SUMMARY_INPUTS = {  # each input of the chapter's claims, rebuilt, in the layout
     "seq": (lambda: data.sequence(B=4, T=50, F=8, seed=7), "B T F"),
     "still": (lambda: data.sequence(B=4, T=50, F=8, spread_db=0, seed=7), "B T F"),
     "last": (lambda: _last(data.images(N=4, C=6, H=5, W=5, seed=7)), "N H W C"),
-    "last6": (lambda: _last(data.images(N=4, C=6, H=5, W=5, seed=6)), "N H W C"),
 }
 """The inputs that :func:`summary_rows` reads each claim's two sides on, by key."""
 
@@ -155,8 +159,8 @@ def _side(y, x, layout: str) -> str:
 
 
 def summary_rows(summary) -> list[dict]:
-    """The rows of chapter 5's summary: for each ``(case, claim name, input key)`` of *summary*,
-    the axes each side of the claim reduces over, found on the claim's own outputs by
+    """The rows of the folded verdict table of chapters/gn_vs_ln: for each ``(case, claim name,
+    input key)`` of *summary*, the axes each side of the claim reduces over, found on its outputs by
     :func:`~normaxes.chapters.frameworks.find_over` on the input :data:`SUMMARY_INPUTS` names (a
     side with a learned scale and shift reads as "affine"), the statistics sets as
     ``sets × size``, and the claim's measured verdict, run now."""
@@ -177,3 +181,72 @@ def summary_rows(summary) -> list[dict]:
                      "reduces over (sets × size): left ↔ right": " ↔ ".join(sides),
                      "measured": f"**{r.verdict}**, {r.measured}", "sides": sides})
     return rows
+
+
+SYSTEM_COLUMNS = ("per-frame LN, `[B, T, F]`", "per-example LN, `[B, T, F]`",
+                  "per-pixel LN, `[N, H, W, C]`", "per-example LN, images")
+"""The four Layer Norms :func:`system_rows` holds GN(1) against, one column each."""
+
+
+def system_rows(pairs: dict) -> list[dict]:
+    """The rows of the system-by-system verdict: for each system of *pairs*, mapping it to one
+    claim name (or None) per column of :data:`SYSTEM_COLUMNS`, the claim's verdict, run now, as a
+    link to its block, with its largest difference (or "—" where the system has no such claim).
+    """
+    from ..book import ledger
+
+    rows = []
+    for system, names in pairs.items():
+        if len(names) != len(SYSTEM_COLUMNS):
+            raise ValueError(f"{system}: give one claim name or None per column "
+                             f"({len(SYSTEM_COLUMNS)}), got {len(names)}")
+        row = {"system": system}
+        for column, name in zip(SYSTEM_COLUMNS, names, strict=True):
+            if name is None:
+                row[column] = "—"
+                continue
+            r = ledger.check(name)
+            measured = r.measured.split(" (")[0]  # the tolerance's name is in the claim's block
+            row[column] = f"{{ref}}`{r.verdict} <{ledger.anchor(name)}>`, {measured}"
+        rows.append(row)
+    return rows
+
+
+def line_with(text: str, words: str) -> str:
+    """The line of *text* (a docstring) that contains *words*, stripped of indentation and of a
+    doctest prompt; raises ``ValueError`` if no line does."""
+    for line in text.splitlines():
+        if words in line:
+            return line.strip().removeprefix(">>> ").strip()
+    raise ValueError(f"no line of the text contains {words!r}")
+
+
+def doc_sentences() -> list[tuple[str, str]]:
+    """What each system's documentation says of Group Norm with one group and Layer Norm, read
+    from the packages installed (TF-Addons' in the TF environment): ``(where, sentence)`` pairs.
+    A sentence that is no longer there raises ``ValueError`` (from :func:`line_with` or
+    :func:`~normaxes.chapters.frameworks.sentence_with`)."""
+    import torch
+    from flax import linen
+
+    from .. import load_keras
+    from .frameworks import sentence_with, tf_doc
+
+    K = load_keras()
+    flax_gn = linen.GroupNorm.__doc__
+    return [
+        ("PyTorch, nn.GroupNorm",
+         line_with(torch.nn.GroupNorm.__doc__, "single group (equivalent with LayerNorm)")),
+        ("Keras 3, GroupNormalization",
+         sentence_with(K.layers.GroupNormalization.__doc__, "becomes nearly")),
+        ("Keras 3, LayerNormalization",
+         sentence_with(K.layers.LayerNormalization.__doc__, "will not match")),
+        ("TF-Addons, GroupNormalization",
+         sentence_with(tf_doc("tfa.layers.GroupNormalization"), "becomes identical to Layer")),
+        ("Flax, linen.GroupNorm",
+         sentence_with(flax_gn, "LayerNorm is a special case").removeprefix("note:: ")),
+        ("Flax, linen.GroupNorm's example", "\n".join(
+            line_with(flax_gn, words) for words in ("nn.GroupNorm(num_groups=1).apply",
+                                                    "nn.LayerNorm(reduction_axes=(1, 2, 3))",
+                                                    "assert_allclose(y, y2)"))),
+    ]

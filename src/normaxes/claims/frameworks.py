@@ -1,4 +1,5 @@
-"""Chapter 6: what the framework layers reduce over with their defaults, and on the wrong layout."""
+"""What the framework layers reduce over with their defaults, and on the wrong layout (the claims
+of chapters/frameworks)."""
 
 import warnings
 
@@ -33,7 +34,8 @@ def _():
 
 
 @claim("keras-ln-default-seq", chapter=CH, layout="[B,T,F]",
-       statement="Keras LayerNormalization() on a sequence is standardize over F: per frame.",
+       statement="Keras LayerNormalization() on a sequence is per-frame Layer Norm: standardize "
+                 "over F.",
        left="LayerNormalization()(x)", right='standardize over "F"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
@@ -42,8 +44,8 @@ def _():
 
 
 @claim("keras-ln-default-img-per-pixel", chapter=CH, layout="[N,H,W,C]",
-       statement="Keras LayerNormalization() on a channels-last image batch normalizes each pixel "
-                 "over its channels, not over C, H and W.",
+       statement="Keras LayerNormalization() on a channels-last image batch is per-pixel Layer "
+                 "Norm: each pixel over its channels, not over C, H and W.",
        left="LayerNormalization()(x)", right='standardize "N H W C" over "C"')
 def _():
     x = channels_last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
@@ -53,7 +55,7 @@ def _():
 
 @claim("keras-ln-axis-123-is-image-ln", chapter=CH, layout="[N,H,W,C]",
        statement="Keras LayerNormalization(axis=[1, 2, 3]) on a channels-last image batch is "
-                 "the GN paper's Layer Norm, over H, W and C.",
+                 "per-example Layer Norm, over H, W and C.",
        left="LayerNormalization(axis=[1, 2, 3])(x)", right='standardize "N H W C" over "H W C"')
 def _():
     x = channels_last(data.images(N=4, C=6, H=5, W=5, seed=12))  # [N, H, W, C]
@@ -138,7 +140,7 @@ def _():
 @claim("torch-in1d-untransposed-is-ln", chapter=CH, layout="[B,T,F]",
        statement="nn.InstanceNorm1d with its default affine=False, given a sequence [B,T,F] "
                  "without the transpose, runs for any T (warning when T != F) and normalizes "
-                 "each frame over F: Layer Norm, not Instance Norm.",
+                 "each frame over F: per-frame Layer Norm, not Instance Norm.",
        left="nn.InstanceNorm1d(F)(x [B,T,F])", right='standardize over "F"')
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=20, F=8, seed=11))  # [B, T, F]
@@ -149,10 +151,9 @@ def _():
 
 
 @claim("ln-torch-vs-keras-eps", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="PyTorch's and Keras' Layer Norm with their defaults reduce over the same axes "
-                 "but differ on a sequence whose loudness swings by 60 dB: eps is 1e-5 in one "
-                 "and 1e-3 in the other, and it is the whole cause (with only epsilon=1e-5 "
-                 "passed to Keras the difference vanishes, asserted in the code).",
+       statement="PyTorch's and Keras' per-frame Layer Norm, with their default eps (1e-5 and "
+                 "1e-3), differ on a sequence whose loudness swings by 60 dB; with "
+                 "epsilon=1e-5 passed to Keras the difference vanishes (asserted in the code).",
        left="nn.LayerNorm(F)(x)", right="LayerNormalization()(x)")
 def _():
     # loudness swinging by 60 dB: some frames have a variance near 1e-3
@@ -233,9 +234,8 @@ def _():
 # ---- TF-Addons' GroupNormalization against tf.keras' LayerNormalization ---------------------
 
 @claim("tfa-gn1-differs-tfkeras-ln-seq", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="TF-Addons' GroupNormalization(groups=1) and tf.keras' LayerNormalization(), "
-                 "both with their defaults, differ on a sequence: one pools T and F, the other "
-                 "each frame's F.",
+       statement="On a sequence, TF-Addons' GroupNormalization(groups=1) (over T and F) differs "
+                 "from tf.keras' LayerNormalization(), per-frame Layer Norm.",
        left="tfa GroupNormalization(groups=1)", right="tf.keras LayerNormalization()")
 def _():
     x = data.sequence(B=4, T=50, F=8, seed=7)  # [B, T, F]
@@ -247,8 +247,9 @@ def _():
 
 
 @claim("tfa-gn1-is-tfkeras-ln-axis12-seq", chapter=CH, layout="[B,T,F]",
-       statement="TF-Addons' GroupNormalization(groups=1) on a sequence equals tf.keras' "
-                 'LayerNormalization(axis=[1, 2]): both are standardize over "T F".',
+       statement="On a sequence, TF-Addons' GroupNormalization(groups=1) equals tf.keras' "
+                 'LayerNormalization(axis=[1, 2]), per-example Layer Norm: both are standardize '
+                 'over "T F".',
        left="tfa GroupNormalization(groups=1)",
        right='tf.keras LayerNormalization(axis=[1, 2]); standardize over "T F"')
 def _():
@@ -264,8 +265,8 @@ def _():
 
 
 @claim("tfa-gn1-differs-tfkeras-ln-img", chapter=CH, layout="[N,H,W,C]", expect="differ",
-       statement="On channels-last images too, GroupNormalization(groups=1) (over H, W, C) and "
-                 "the default LayerNormalization() (over C, per pixel) differ.",
+       statement="On channels-last images, TF-Addons' GroupNormalization(groups=1) (over H, W, "
+                 "C) differs from tf.keras' LayerNormalization(), per-pixel Layer Norm.",
        left="tfa GroupNormalization(groups=1)", right="tf.keras LayerNormalization()")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=12).transpose(0, 2, 3, 1)  # [N, H, W, C]
@@ -277,8 +278,9 @@ def _():
 
 
 @claim("tfa-gn1-is-tfkeras-ln-axis123-img", chapter=CH, layout="[N,H,W,C]",
-       statement="On channels-last images, GroupNormalization(groups=1) equals "
-                 'LayerNormalization(axis=[1, 2, 3]): both are standardize over "H W C".',
+       statement="On channels-last images, TF-Addons' GroupNormalization(groups=1) equals "
+                 "tf.keras' LayerNormalization(axis=[1, 2, 3]): both are standardize over "
+                 '"H W C".',
        left="tfa GroupNormalization(groups=1)",
        right='tf.keras LayerNormalization(axis=[1, 2, 3]); standardize over "H W C"')
 def _():
@@ -320,8 +322,8 @@ def _():
 
 
 @claim("tfkeras-ln-default-seq", chapter=CH, layout="[B,T,F]",
-       statement="tf.keras' LayerNormalization() on a sequence is standardize over F, per "
-                 "frame, as in Keras 3.",
+       statement="tf.keras' LayerNormalization() on a sequence is per-frame Layer Norm, "
+                 "standardize over F, as in Keras 3.",
        left="tf.keras LayerNormalization()", right='standardize over "F"')
 def _():
     x = data.sequence(B=4, T=20, F=8, seed=11)  # [B, T, F]
@@ -335,9 +337,8 @@ def _():
 # ---- Flax (linen), on JAX: in the main environment ------------------------------------------
 
 @claim("flax-gn1-differs-ln-seq", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="Flax's GroupNorm(num_groups=1) and LayerNorm(), both with their defaults, "
-                 "differ on a sequence, although GroupNorm's docstring calls LayerNorm its "
-                 "special case with num_groups=1.",
+       statement="On a sequence, Flax's GroupNorm(num_groups=1) and LayerNorm(), per-frame "
+                 "Layer Norm, both with their defaults, differ.",
        left="flax.linen GroupNorm(num_groups=1)", right="flax.linen LayerNorm()")
 def _():
     from flax import linen
@@ -362,7 +363,7 @@ def _():
 
 @claim("flax-gn1-differs-ln-img", chapter=CH, layout="[N,H,W,C]", expect="differ",
        statement="On channels-last images, Flax's GroupNorm(num_groups=1) (over H, W, C) and "
-                 "LayerNorm() (over C, per pixel) differ.",
+                 "LayerNorm(), per-pixel Layer Norm, differ.",
        left="flax.linen GroupNorm(num_groups=1)", right="flax.linen LayerNorm()")
 def _():
     from flax import linen
@@ -384,7 +385,8 @@ def _():
 
 
 @claim("flax-ln-default-seq", chapter=CH, layout="[B,T,F]",
-       statement="Flax's LayerNorm() on a sequence is standardize over F with epsilon 1e-6.",
+       statement="Flax's LayerNorm() on a sequence is per-frame Layer Norm: standardize over F "
+                 "with epsilon 1e-6.",
        left="flax.linen LayerNorm()", right='standardize over "F", eps=1e-6')
 def _():
     from flax import linen

@@ -1,4 +1,5 @@
-"""Chapter 5: is Group Norm with one group Layer Norm? On images yes, on sequences no."""
+"""Is Group Norm with one group Layer Norm? Per-example Layer Norm yes, per-frame and per-pixel
+Layer Norm no (the claims of chapters/gn_vs_ln)."""
 
 import numpy as np
 import torch
@@ -15,9 +16,9 @@ CH = "gn_vs_ln"
 # ---- the worked example: the tiny sequence, by hand -----------------------------------------
 
 @claim("gn1-tiny-by-hand", chapter=CH, layout="[B,T,F]",
-       statement="On the tiny sequence (eps = 0), Group Norm with G = 1 maps an entry x of the "
-                 "first sequence to (x - 11/3)/sqrt(32/9) = (3x - 11)/sqrt(32), and of the second "
-                 "to (3x - 10)/sqrt(89): the sequence's mean and variance, worked out by hand.",
+       statement="On the tiny sequence (eps = 0), GN(1) maps an entry x of the first sequence "
+                 "to (x - 11/3)/sqrt(32/9) = (3x - 11)/sqrt(32), and of the second to "
+                 "(3x - 10)/sqrt(89): each sequence's mean and variance, worked out by hand.",
        left='standardize(x, "B T F", over="T F", eps=0)',
        right="(3x - 11)/sqrt(32); (3x - 10)/sqrt(89)")
 def _():
@@ -27,10 +28,9 @@ def _():
 
 
 @claim("gn1-differs-ln-tiny", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=0.5,
-       statement="On the tiny sequence, Group Norm with G = 1 is not per-frame Layer Norm: LN "
-                 "gives every frame (-1, 1) or (1, -1); GN(1) gives the frame (5, 9) of the "
-                 "second sequence 5/sqrt(89) and 17/sqrt(89), 1 + 5/sqrt(89) = 1.53 away "
-                 "from LN's -1.",
+       statement="On the tiny sequence, GN(1) is not per-frame Layer Norm: the latter makes "
+                 "every frame (-1, 1) or (1, -1); GN(1) makes the frame (5, 9) of the second "
+                 "sequence (5, 17)/sqrt(89), 1 + 5/sqrt(89) = 1.53 away from -1.",
        left="F.group_norm on [B,F,T], 1 group, eps=0", right="F.layer_norm(x, (F,)), eps=0")
 def _():
     x = torch.from_numpy(data.tiny_sequence())  # [B, T, F] = [2, 3, 2]
@@ -41,8 +41,8 @@ def _():
 # ---- Case 1: images [N, C, H, W], Layer Norm over (C, H, W) ---------------------------------
 
 @claim("gn1-equals-ln-img", chapter=CH, layout="[N,C,H,W]",
-       statement="On images, Group Norm with G = 1 normalizes like the GN paper's Layer Norm: "
-                 "both reduce over C, H and W.",
+       statement="On images, GN(1) normalizes like per-example Layer Norm: both reduce over C, "
+                 "H and W.",
        left="F.group_norm(x, 1)", right="F.layer_norm(x, (C, H, W))")
 def _():
     x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=7))  # [N, C, H, W]
@@ -50,8 +50,8 @@ def _():
 
 
 @claim("gn1-equals-ln-img-modules", chapter=CH, layout="[N,C,H,W]",
-       statement="With the affine step off, the layers nn.GroupNorm(1, C) and "
-                 "nn.LayerNorm([C, H, W]) are the same layer.",
+       statement="With the affine step off, nn.GroupNorm(1, C) and nn.LayerNorm([C, H, W]) are "
+                 "the same layer.",
        left="nn.GroupNorm(1, C, affine=False)",
        right="nn.LayerNorm([C, H, W], elementwise_affine=False)")
 def _():
@@ -62,9 +62,9 @@ def _():
 
 
 @claim("gn1-equals-ln-img-keras", chapter=CH, layout="[N,C,H,W]",
-       statement="Keras agrees: GroupNormalization(groups=1, axis=1) and "
+       statement="Keras agrees: GroupNormalization(groups=1, axis=1) equals "
                  "LayerNormalization(axis=[1, 2, 3]) on channels-first images, with the same "
-                 "epsilon, give the same output.",
+                 "epsilon.",
        left="GroupNormalization(groups=1, axis=1, epsilon=1e-5)",
        right="LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)")
 def _():
@@ -94,8 +94,8 @@ def _():
 
 
 @claim("gn1-weight-into-ln-img-keras", chapter=CH, layout="[N,C,H,W]",
-       statement="The same in Keras: GN's gamma and beta, shape [C], broadcast into LN's, "
-                 "shape [C, H, W], give identical layers.",
+       statement="The same in Keras: GN's gamma and beta, shape [C], broadcast to LN's "
+                 "[C, H, W], give identical layers.",
        left="GroupNormalization(groups=1, axis=1), random gamma, beta",
        right="LayerNormalization(axis=[1, 2, 3]), GN's gamma, beta broadcast")
 def _():
@@ -134,8 +134,8 @@ def _():
 # ---- Case 1 on sequences: Layer Norm over (T, F) ---------------------------------------------
 
 @claim("gn1-equals-ln-tf-seq", chapter=CH, layout="[B,T,F]",
-       statement="On sequences, Group Norm with G = 1 is Layer Norm over T and F together "
-                 "(the GN paper's reading).",
+       statement="On sequences, GN(1) is per-example Layer Norm, over T and F (the GN paper's "
+                 "reading).",
        left="F.group_norm on [B,F,T], 1 group", right="F.layer_norm(x, (T, F))")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=7))  # [B, T, F]
@@ -145,7 +145,7 @@ def _():
 
 @claim("gn1-equals-ln-tf-seq-keras", chapter=CH, layout="[B,T,F]",
        statement="Keras agrees: GroupNormalization(groups=1) on [B, T, F] equals "
-                 "LayerNormalization(axis=[1, 2]), over T and F.",
+                 "LayerNormalization(axis=[1, 2]).",
        left="GroupNormalization(groups=1, epsilon=1e-5)",
        right="LayerNormalization(axis=[1, 2], epsilon=1e-5)")
 def _():
@@ -159,8 +159,7 @@ def _():
 # ---- Case 2: sequences [B, T, F], Layer Norm as frameworks ship it (over F) -----------------
 
 @claim("gn1-differs-ln-seq", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="On sequences, Group Norm with G = 1 (over T and F) is not Layer Norm as "
-                 "frameworks ship it (over F, per frame).",
+       statement="On sequences, GN(1) (over T and F) is not per-frame Layer Norm (over F).",
        left="F.group_norm on [B,F,T], 1 group", right="F.layer_norm(x, (F,))")
 def _():
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=7))  # [B, T, F]
@@ -193,9 +192,9 @@ def _():
 
 
 @claim("gn1-differs-ln-seq-stationary", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="Even on a stationary sequence (spread_db = 0) Group Norm with G = 1 is not "
-                 "Layer Norm: each frame's statistics come from only F values and scatter "
-                 "around the sequence's.",
+       statement="Even on a stationary sequence (spread_db = 0), GN(1) is not per-frame Layer "
+                 "Norm: each frame's statistics come from only F values and scatter around the "
+                 "sequence's.",
        left="F.group_norm on [B,F,T], 1 group", right="F.layer_norm(x, (F,))")
 def _():
     x = data.sequence(B=4, T=50, F=8, spread_db=0, seed=7)  # stationary: no swing
@@ -206,10 +205,11 @@ def _():
 
 # ---- Case 3: every frame (or pixel) a sample ------------------------------------------------
 
-@claim("gn1-per-frame-equals-ln-seq", chapter=CH, layout="[B,T,F] as [B*T,F,1,1]",
-       statement="Read every frame as a sample (N = B*T, H = W = 1) and GroupNorm(1, F) is "
-                 "LayerNorm(F), affine included: both have one weight per feature.",
-       left="nn.GroupNorm(1, F) on x.reshape(B*T, F, 1, 1)", right="nn.LayerNorm(F) on x")
+@claim("gn1-per-frame-equals-ln-seq", chapter=CH, layout="[B,T,F] as [B·T,F,1,1]",
+       statement="Read every frame as an example (N = B·T, H = W = 1) and GroupNorm(1, F) is "
+                 "per-frame Layer Norm, LayerNorm(F), affine included: both have one weight "
+                 "per feature.",
+       left="nn.GroupNorm(1, F) on x.reshape(B·T, F, 1, 1)", right="nn.LayerNorm(F) on x")
 def _():
     torch.manual_seed(0)
     x = torch.from_numpy(data.sequence(B=4, T=50, F=8, seed=7))  # [B, T, F]
@@ -222,10 +222,10 @@ def _():
     return y_gn, y_ln
 
 
-@claim("gn1-per-frame-equals-ln-seq-keras", chapter=CH, layout="[B,T,F] as [B*T,F,1,1]",
-       statement="Keras agrees: GroupNormalization(groups=1, axis=1) on [B*T, F, 1, 1] equals "
+@claim("gn1-per-frame-equals-ln-seq-keras", chapter=CH, layout="[B,T,F] as [B·T,F,1,1]",
+       statement="Keras agrees: GroupNormalization(groups=1, axis=1) on [B·T, F, 1, 1] equals "
                  "LayerNormalization() on [B, T, F].",
-       left="GroupNormalization(groups=1, axis=1) on x.reshape(B*T, F, 1, 1)",
+       left="GroupNormalization(groups=1, axis=1) on x.reshape(B·T, F, 1, 1)",
        right="LayerNormalization() on x")
 def _():
     K = load_keras()
@@ -235,10 +235,10 @@ def _():
     return K.ops.reshape(gn(x.reshape(4 * 50, 8, 1, 1)), (4, 50, 8)), ln(x)
 
 
-@claim("gn1-per-pixel-equals-ln-channels-last", chapter=CH, layout="[N,H,W,C] as [N*H*W,C,1,1]",
-       statement="The same reading on images: every pixel a sample, GroupNorm(1, C) on "
-                 "[N*H*W, C, 1, 1] is nn.LayerNorm(C) on channels-last [N, H, W, C].",
-       left="nn.GroupNorm(1, C) on x.reshape(N*H*W, C, 1, 1)", right="nn.LayerNorm(C) on x")
+@claim("gn1-per-pixel-equals-ln-channels-last", chapter=CH, layout="[N,H,W,C] as [N·H·W,C,1,1]",
+       statement="The same reading on images: every pixel an example, GroupNorm(1, C) on "
+                 "[N·H·W, C, 1, 1] is per-pixel Layer Norm, nn.LayerNorm(C) on [N, H, W, C].",
+       left="nn.GroupNorm(1, C) on x.reshape(N·H·W, C, 1, 1)", right="nn.LayerNorm(C) on x")
 def _():
     x = data.images(N=4, C=6, H=5, W=5, seed=7).transpose(0, 2, 3, 1)  # [N, H, W, C]
     x = torch.from_numpy(np.ascontiguousarray(x))
@@ -247,11 +247,21 @@ def _():
     return gn(x.reshape(4 * 5 * 5, 6, 1, 1)).reshape(x.shape), ln(x)
 
 
-# ---- Case 4: channels-last images, Keras defaults -------------------------------------------
+# ---- Case 4: channels-last images, per-pixel Layer Norm ---------------------------------------
+
+@claim("gn1-differs-ln-per-pixel", chapter=CH, layout="[N,H,W,C]", expect="differ",
+       statement="On channels-last images, GN(1) (over H, W and C) is not per-pixel Layer Norm, "
+                 "nn.LayerNorm(C) (over C alone).",
+       left="F.group_norm(x, 1), moved to channels last", right="F.layer_norm(x_last, (C,))")
+def _():
+    x = torch.from_numpy(data.images(N=4, C=6, H=5, W=5, seed=7))  # [N, C, H, W]
+    gn = F.group_norm(x, 1).permute(0, 2, 3, 1)  # GN(1), then moved to [N, H, W, C]
+    return gn, F.layer_norm(x.permute(0, 2, 3, 1), (6,))  # over C: per pixel
+
 
 @claim("gn1-differs-ln-img-keras-channels-last", chapter=CH, layout="[N,H,W,C]", expect="differ",
        statement="On channels-last images, Keras' defaults disagree: GroupNormalization(groups=1) "
-                 "reduces over H, W and C, LayerNormalization() over C, per pixel.",
+                 "reduces over H, W and C, LayerNormalization() over C (per-pixel Layer Norm).",
        left="GroupNormalization(groups=1, epsilon=1e-5)",
        right="LayerNormalization(epsilon=1e-5)")
 def _():
