@@ -30,7 +30,7 @@ __all__ = ["set_sum", "set_mean", "standardize_grad", "bn_paper_grad", "abc_grad
            "group_sizes", "torch_layer", "keras_layer", "layer_grads", "formula_grads",
            "layer_table", "example", "layers_vs_formula", "masked_grads", "cases",
            "random_affine", "book_norm", "agree", "coupling_panels", "short_of", "book_name",
-           "companions", "source_line", "sgd_turn"]
+           "companions", "source_line", "sgd_turn", "small_resnet"]
 
 SHORTS = ("BN", "LN", "GN", "IN")
 
@@ -187,12 +187,12 @@ def same_set(layout: str, over, shape, **sizes) -> np.ndarray:
 
 
 def coupling_digest(name: str, depends: np.ndarray) -> str:
-    """One line: how many inputs output 0 depends on, and how many sets the coupling forms."""
+    """One line: how many inputs output 0 depends on, and into how many sets the coupling cuts
+    the inputs (the distinct rows of *depends*)."""
     n = depends.shape[0]
     blocks = len({tuple(row) for row in depends.astype(np.int8)})
     size = int(depends[0].sum())
-    return (f"{name:<21} output 0 depends on {size:>3} of {n} inputs; "
-            f"{blocks:>2} blocks of {n // blocks} coupled entries")
+    return f"{name:<22} {size:>2} of {n} inputs; {blocks:>2} sets of {n // blocks}"
 
 
 # --- the four norms on the two layouts, and their affine parameters --------------------------
@@ -505,3 +505,16 @@ def sgd_turn(W, x, ybar, lr: float = 0.5) -> float:
     along = w1 @ w0 / w0.norm()  # the new weights' component along the old
     across = (w1 - along * w0 / w0.norm()).norm()
     return float(across / along)
+
+
+def small_resnet(seed: int = 0):
+    """A small ResNet with Batch Norm from Hugging Face ``transformers``, with seeded random
+    weights (nothing is downloaded), in float64:
+    ``ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1]))``."""
+    import warnings
+
+    with warnings.catch_warnings():  # transformers imports tqdm.auto, which warns in notebooks
+        warnings.simplefilter("ignore")
+        from transformers import ResNetConfig, ResNetModel
+    torch.manual_seed(seed)
+    return ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1])).double()

@@ -264,7 +264,7 @@ def _():
     x, ybar = example("B T F")
     W = torch.from_numpy(np.random.default_rng(3).normal(size=(6, 6)))
     c = 2.0  # sgd_turn: tan of the angle between W and W - 0.5 * grad
-    return c**2 * torch.tensor(sgd_turn(c * W, x, ybar)), torch.tensor(sgd_turn(W, x, ybar))
+    return np.float64(c**2 * sgd_turn(c * W, x, ybar)), np.float64(sgd_turn(W, x, ybar))
 
 
 @claim("grad-bn-per-channel-scale-invariant", chapter=COUPLING, layout="[B,T,F]",
