@@ -271,3 +271,29 @@ def test_exercise_8_4_the_resnet_couples_images_in_train_mode_only():
         (g,) = torch.autograd.grad(model(x).pooler_output[0].sum(), x)
         reach[mode] = float(g[1].abs().max())
     assert reach["train"] > 1e-3 and reach["eval"] == 0.0
+
+
+# --- the claims that loop over the eight cases cover all of them --------------------------------
+
+def _n_sets():
+    return sum(int(gr.set_sum(x, spec.layout, spec.over, **G).numel())
+               for spec, G, x, _ in gr.cases())
+
+
+@pytest.mark.parametrize("name, size", [
+    ("grad-formula-is-autograd", lambda: sum(x.numel() for _, _, x, _ in gr.cases())),
+    ("grad-bn-paper-simplified", lambda: sum(x.numel() for _, _, x, _ in gr.cases())),
+    ("grad-torch-abc-form", lambda: sum(x.numel() for _, _, x, _ in gr.cases())),
+    ("grad-sums-to-zero", _n_sets),
+    ("grad-orthogonal-to-xhat", _n_sets),
+    ("grad-squared-norm-is-projection", _n_sets),
+])
+def test_claims_over_the_cases_measure_every_case(name, size):
+    """A claim that says 'every norm, both layouts' compares one number per entry (or per set)
+    of all eight cases: one case left out of the loop shrinks what it measures."""
+    from normaxes.book import ledger
+
+    (c,) = [c for c in ledger.claims() if c.name == name]
+    left, right = c.compute()
+    assert left.numel() == right.numel() == size()
+    assert len(list(gr.cases())) == 8
