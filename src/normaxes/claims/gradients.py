@@ -50,8 +50,8 @@ def _():
 
 @claim("grad-gradcheck-book", chapter=CH, layout="[B,T,F], [N,C,H,W]",
        statement="torch.autograd.gradcheck passes (float64, finite differences) on the book's "
-                 "own Batch Norm, Layer Norm, GN(2) and Instance Norm, on both layouts, with and "
-                 "without the affine step.",
+                 "own Batch Norm, Layer Norm (per-frame, per-example), GN(2) and Instance Norm, "
+                 "on both layouts, with and without the affine step.",
        left="gradcheck passed (1) or not (0), 16 cases", right="1 for every case", tol=0.0)
 def _():
     passed = []
@@ -104,7 +104,8 @@ def _():
 
 @claim("grad-keras-layers", chapter=CH, layout="[B,T,F], [N,C,H,W]", tol=1e-5,
        statement="The gradients of Keras' BatchNormalization (training=True), "
-                 "LayerNormalization and GroupNormalization (as GN and as IN) with respect to "
+                 "LayerNormalization and GroupNormalization (as GN(2) and as Instance Norm) with "
+                 "respect to "
                  "x, gamma and beta are the chapter's formulas, on both layouts, to float32 "
                  "precision (relative to each case's largest gradient): Keras computes these "
                  "layers in float32 even for float64 input.",
