@@ -1,4 +1,5 @@
-"""Helpers of the chapter "Gradients": the backward pass of standardization over a statistics set.
+"""Helpers of the chapters "Gradients: the backward pass of every norm" and "What a norm's
+gradient couples": the backward pass of standardization over a statistics set, and what it couples.
 
 For ``y = standardize(x, layout, over)`` and an upstream gradient ``ybar = dL/dy``, every norm of
 the book has the same input gradient, computed set by set:
@@ -28,7 +29,8 @@ __all__ = ["set_sum", "set_mean", "standardize_grad", "bn_paper_grad", "abc_grad
            "affine_grads", "coupling", "same_set", "coupling_digest", "along",
            "group_sizes", "torch_layer", "keras_layer", "layer_grads", "formula_grads",
            "layer_table", "example", "layers_vs_formula", "masked_grads", "cases",
-           "random_affine", "book_norm", "agree", "coupling_panels", "short_of"]
+           "random_affine", "book_norm", "agree", "coupling_panels", "short_of", "book_name",
+           "companions", "source_line", "sgd_turn", "small_resnet"]
 
 SHORTS = ("BN", "LN", "GN", "IN")
 
@@ -185,12 +187,12 @@ def same_set(layout: str, over, shape, **sizes) -> np.ndarray:
 
 
 def coupling_digest(name: str, depends: np.ndarray) -> str:
-    """One line: how many inputs output 0 depends on, and how many sets the coupling forms."""
+    """One line: how many inputs output 0 depends on, and into how many sets the coupling cuts
+    the inputs (the distinct rows of *depends*)."""
     n = depends.shape[0]
     blocks = len({tuple(row) for row in depends.astype(np.int8)})
     size = int(depends[0].sum())
-    return (f"{name:<18} output 0 depends on {size:>3} of {n} inputs; "
-            f"{blocks:>2} blocks of {n // blocks} coupled entries")
+    return f"{name:<22} {size:>2} of {n} inputs; {blocks:>2} sets of {n // blocks}"
 
 
 # --- the four norms on the two layouts, and their affine parameters --------------------------
@@ -202,6 +204,18 @@ def along(short: str, layout: str) -> str:
     if short == "LN":
         return spec.over  # LN: one weight per normalized position
     return f"G {spec.channel_axis(channel)}" if short == "GN" else channel
+
+
+def book_name(short: str, layout: str, G: int = 2) -> str:
+    """The name the book gives norm *short* on *layout* (the notation page's names): Layer Norm
+    is per-frame on ``[B, T, F]`` and per-example on ``[N, C, H, W]``, Group Norm is ``GN(G)``."""
+    if short not in SHORTS:
+        raise ValueError(f"short must be one of {SHORTS}, got {short!r}")
+    if short == "LN":
+        return "per-frame Layer Norm" if layout == "B T F" else "per-example Layer Norm"
+    if short == "GN":
+        return f"GN({G})"
+    return NORMS[layout][short].name
 
 
 def group_sizes(short: str, layout: str, G: int) -> dict:
@@ -311,7 +325,7 @@ def layer_table(layout: str, x, *, G: int = 2) -> str:
         if kname == "GroupNormalization":
             kname += f"(groups={k.groups})"
         spec = NORMS[layout][short]
-        rows.append(f"| {short} | over `{spec.over}` | `{t}` | `{kname}` "
+        rows.append(f"| {book_name(short, layout, G)} | over `{spec.over}` | `{t}` | `{kname}` "
                     f"| {along(short, layout)} |")
     return "\n".join(rows)
 
@@ -430,16 +444,77 @@ def agree(what: str, a, b, bound: float = 1e-12) -> None:
     print(f"{what}: max|Δ| ≤ {bound:.0e}")
 
 
-def coupling_panels(layout: str, cases_, x):
-    """Cube panels (for :func:`normaxes.figures.draw_cubes`) of the inputs that output 0 of
-    *x* depends on, one per ``(short, G, title)`` of *cases_*, and the digest lines of
-    :func:`coupling_digest`."""
+COUPLING_CASES = {"B T F": [("BN", 0), ("LN", 0), ("GN", 2), ("GN", 1), ("IN", 0)],
+                  "N C H W": [("BN", 0), ("LN", 0), ("GN", 2), ("IN", 0)]}
+"""The norms of the chapter's coupling figures, ``(short, G)``: GN(1) only on sequences, where it
+differs from per-frame Layer Norm."""
+
+
+def coupling_panels(layout: str, x, cases_=None):
+    """Cube panels (for :func:`normaxes.book.figures.draw_cubes`) of the inputs that output 0 of
+    *x* depends on, read from the Jacobian by autograd, one per ``(short, G)`` of *cases_*
+    (default :data:`COUPLING_CASES` of *layout*), and the digest lines of
+    :func:`coupling_digest`, each named as :func:`book_name` names the norm."""
     batch, channel = ("B", "F") if layout == "B T F" else ("N", "C")
     panels, digest = [], []
-    for short, G, title in cases_:
+    for short, G in (COUPLING_CASES[layout] if cases_ is None else cases_):
         spec, sizes = NORMS[layout][short], ({"G": G} if short == "GN" else {})
+        name = book_name(short, layout, G)
         depends = coupling(lambda a: standardize(a, spec.layout, spec.over, **sizes), x)
-        digest.append(coupling_digest(title, depends))
+        digest.append(coupling_digest(name, depends))
+        title = name.replace(" Layer", "\nLayer")  # "per-frame\nLayer Norm"
         panels.append(dict(layout=layout, shared=depends[0].reshape(x.shape), batch=batch,
                            channel=channel, title=f"{title}\nover {spec.over}"))
     return panels, "\n".join(digest)
+
+
+def companions(x):
+    """*x* with example 0 kept and every other example replaced by ``3 * x + 1``: the same first
+    example in another batch."""
+    return torch.cat([x[:1], 3 * x[1:] + 1])
+
+
+def source_line(obj, text: str) -> str:
+    """Where *text* first occurs in the installed source of *obj*: ``"path:line"``, the path
+    relative to the site-packages folder (``torch/nn/modules/_functions.py:159``).
+
+    Raises ``ValueError`` if the source of *obj* does not contain *text*.
+    """
+    import inspect
+    from pathlib import Path
+
+    lines, start = inspect.getsourcelines(obj)
+    hits = [start + k for k, line in enumerate(lines) if text in line]
+    if not hits:
+        raise ValueError(f"{text!r} is not in the source of {getattr(obj, '__qualname__', obj)}")
+    path = Path(inspect.getsourcefile(obj)).resolve()
+    top = obj.__module__.split(".")[0]
+    parts = path.parts
+    rel = "/".join(parts[len(parts) - 1 - parts[::-1].index(top):])
+    return f"{rel}:{hits[0]}"
+
+
+def sgd_turn(W, x, ybar, lr: float = 0.5) -> float:
+    """``tan`` of the angle between the weights *W* of ``Linear(F, F)`` followed by per-frame
+    Layer Norm (``eps=0``) on *x* ``[B, T, F]`` and the weights after one plain SGD step of size
+    *lr*, with upstream gradient *ybar* (read from the two weight matrices, not assumed)."""
+    W = W.detach().clone().requires_grad_(True)
+    y = standardize(x @ W.T, "B T F", over="F", eps=0)
+    (grad,) = torch.autograd.grad(y, W, ybar)
+    w0, w1 = W.detach().ravel(), (W - lr * grad).detach().ravel()
+    along = w1 @ w0 / w0.norm()  # the new weights' component along the old
+    across = (w1 - along * w0 / w0.norm()).norm()
+    return float(across / along)
+
+
+def small_resnet(seed: int = 0):
+    """A small ResNet with Batch Norm from Hugging Face ``transformers``, with seeded random
+    weights (nothing is downloaded), in float64:
+    ``ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1]))``."""
+    import warnings
+
+    with warnings.catch_warnings():  # transformers imports tqdm.auto, which warns in notebooks
+        warnings.simplefilter("ignore")
+        from transformers import ResNetConfig, ResNetModel
+    torch.manual_seed(seed)
+    return ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1])).double()

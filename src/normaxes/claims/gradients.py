@@ -1,15 +1,17 @@
-"""Chapter "Gradients": the backward pass of every norm, derived once from the statistics set."""
+"""Claims of the chapters "Gradients: the backward pass of every norm" (``CH``) and "What a norm's
+gradient couples" (``COUPLING``), each keyed by the page that shows it."""
 
 import numpy as np
 import torch
 
-from .. import norm, standardize
+from .. import moments, norm, standardize
 from ..book.ledger import claim
 from ..chapters.gradients import (
     abc_grad,
     bn_paper_grad,
     book_norm,
     cases,
+    companions,
     coupling,
     example,
     layers_vs_formula,
@@ -17,6 +19,7 @@ from ..chapters.gradients import (
     random_affine,
     same_set,
     set_sum,
+    sgd_turn,
     short_of,
     standardize_grad,
     torch_layer,
@@ -29,13 +32,14 @@ COUPLING = "coupling"  # the claims of the page on what the gradient couples
 # --- the formula ------------------------------------------------------------------------
 
 @claim("grad-formula-is-autograd", chapter=CH, layout="[B,T,F], [N,C,H,W]",
-       statement="For BN, LN, GN and IN on both layouts, the closed form "
+       statement="For Batch Norm, per-frame and per-example Layer Norm, GN(2) and Instance "
+                 "Norm, the closed form "
                  "(ȳ − mean_S ȳ − x̂·mean_S(ȳ x̂))/σ is the gradient autograd computes "
                  "through standardize (float64).",
        left="torch.autograd.grad through standardize", right="standardize_grad (the formula)")
 def _():
     by_autograd, by_formula = [], []
-    for spec, G, x, ybar in cases():  # BN, LN, GN(G=2), IN on both layouts, float64
+    for spec, G, x, ybar in cases():  # BN, LN, GN(2), IN on both layouts, float64
         xg = x.clone().requires_grad_(True)
         y = standardize(xg, spec.layout, spec.over, **G)
         (xbar,) = torch.autograd.grad(y, xg, ybar)  # ȳᵀ ∂y/∂x
@@ -46,7 +50,8 @@ def _():
 
 @claim("grad-gradcheck-book", chapter=CH, layout="[B,T,F], [N,C,H,W]",
        statement="torch.autograd.gradcheck passes (float64, finite differences) on the book's "
-                 "own BN, LN, GN and IN, on both layouts, with and without the affine step.",
+                 "own Batch Norm, Layer Norm (per-frame, per-example), GN(2) and Instance Norm, "
+                 "on both layouts, with and without the affine step.",
        left="gradcheck passed (1) or not (0), 16 cases", right="1 for every case", tol=0.0)
 def _():
     passed = []
@@ -87,9 +92,9 @@ def _():
 # --- the real layers --------------------------------------------------------------------
 
 @claim("grad-torch-layers", chapter=CH, layout="[B,T,F], [N,C,H,W]",
-       statement="The gradients of PyTorch's BatchNorm, LayerNorm, GroupNorm and InstanceNorm "
-                 "(affine, float64) with respect to x, weight and bias are the chapter's "
-                 "formulas, on both layouts.",
+       statement="The gradients of PyTorch's BatchNorm, LayerNorm (per-frame on sequences, "
+                 "per-example on images), GroupNorm(2) and InstanceNorm (affine, float64) with "
+                 "respect to x, weight and bias are the chapter's formulas, on both layouts.",
        left="x.grad, weight.grad, bias.grad of the torch layers",
        right="formula_grads: standardize_grad(x, ȳ·γ), Σ ȳ·x̂, Σ ȳ")
 def _():
@@ -99,7 +104,8 @@ def _():
 
 @claim("grad-keras-layers", chapter=CH, layout="[B,T,F], [N,C,H,W]", tol=1e-5,
        statement="The gradients of Keras' BatchNormalization (training=True), "
-                 "LayerNormalization and GroupNormalization (as GN and as IN) with respect to "
+                 "LayerNormalization and GroupNormalization (as GN(2) and as Instance Norm) with "
+                 "respect to "
                  "x, gamma and beta are the chapter's formulas, on both layouts, to float32 "
                  "precision (relative to each case's largest gradient): Keras computes these "
                  "layers in float32 even for float64 input.",
@@ -114,7 +120,8 @@ def _():
 
 @claim("grad-jacobian-is-the-set", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
        statement="Output i depends on input j (∂y_i/∂x_j ≠ 0) exactly when i and j share a "
-                 "statistics set: for BN, LN, GN(2), GN(1) and IN on both layouts.",
+                 "statistics set: for Batch Norm, Layer Norm (per-frame, per-example), GN(2), "
+                 "GN(1) and Instance Norm on both layouts.",
        left="nonzero pattern of the Jacobian (autograd)", right="same statistics set")
 def _():
     jacobian, sets = [], []
@@ -135,12 +142,10 @@ def _():
        left="output for sequence 0, batch A", right="output for sequence 0, batch B")
 def _():
     x, _ = example("B T F")  # [4, 6, 6]
-    other = x.clone()
-    other[1:] = 3 * other[1:] + 1  # same sequence 0, other companions
-    bn = torch.nn.BatchNorm1d(6).double().train()  # features F at dim 1
+    other = companions(x)  # sequence 0 as in x; the others 3x + 1
+    _, bn = torch_layer("BN", "B T F", x)  # nn.BatchNorm1d(6) on x.transpose(1, 2), training
     with torch.no_grad():
-        a = bn(x.transpose(1, 2))[0]
-        b = bn(other.transpose(1, 2))[0]
+        a, b = bn(x)[0], bn(other)[0]
     return a, b
 
 
@@ -150,29 +155,26 @@ def _():
        left="output for sequence 0, batch A", right="output for sequence 0, batch B")
 def _():
     x, _ = example("B T F")
-    other = x.clone()
-    other[1:] = 3 * other[1:] + 1
-    bn = torch.nn.BatchNorm1d(6).double().train()
+    layer, bn = torch_layer("BN", "B T F", x)
     with torch.no_grad():
-        bn(x.transpose(1, 2))  # one training step fills the running statistics
-        bn.eval()
-        a = bn(x.transpose(1, 2))[0]
-        b = bn(other.transpose(1, 2))[0]
+        bn(x)  # one training step fills the running statistics
+        layer.eval()
+        a, b = bn(x)[0], bn(companions(x))[0]
     return a, b
 
 
 @claim("grad-ln-gn-independent", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
-       statement="nn.LayerNorm and nn.GroupNorm give sequence (image) 0 the same output "
-                 "whatever the other examples of the batch are, in training mode.",
+       statement="nn.LayerNorm (per-frame on sequences, per-example on images) and "
+                 "nn.GroupNorm(2, ·) give sequence (image) 0 the same output whatever the other "
+                 "examples of the batch are, in training mode.",
        left="outputs for example 0, batch A", right="outputs for example 0, batch B")
 def _():
     a, b = [], []
     for spec, _, x, _ in cases():
         if spec.name in ("Layer Norm", "Group Norm"):
             _, layer = torch_layer(*short_of(spec), x)  # nn.LayerNorm, nn.GroupNorm(2, ·)
-            other = torch.cat([x[:1], 3 * x[1:] + 1])  # example 0 with other companions
             with torch.no_grad():
-                a.append(layer(x)[0].ravel()), b.append(layer(other)[0].ravel())
+                a.append(layer(x)[0].ravel()), b.append(layer(companions(x))[0].ravel())
     return torch.cat(a), torch.cat(b)
 
 
@@ -204,6 +206,24 @@ def _():
     return dots, torch.zeros_like(dots)
 
 
+@claim("grad-squared-norm-is-projection", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
+       statement="With ε = 0, on every statistics set of every norm, ‖x̄‖² = (‖ȳ‖² − ⟨1, ȳ⟩²/m "
+                 "− ⟨x̂, ȳ⟩²/m)/σ²: the squared norm of ȳ less its components along the "
+                 "constant and along x̂, divided by σ².",
+       left="Σ_S x̄² (eps=0)", right="(Σ_S ȳ² − (Σ_S ȳ)²/m − (Σ_S ȳ·x̂)²/m)/σ²")
+def _():
+    left, right = [], []
+    for spec, G, x, ybar in cases():
+        over = (spec.layout, spec.over)
+        xhat = standardize(x, *over, eps=0, **G)
+        xbar = standardize_grad(x, ybar, *over, eps=0, **G)
+        _, var, m = moments(x, *over, **G)  # per set: mean, biased variance, size
+        left.append(set_sum(xbar**2, *over, **G).ravel())
+        removed = (set_sum(ybar, *over, **G) ** 2 + set_sum(ybar * xhat, *over, **G) ** 2) / m
+        right.append(((set_sum(ybar**2, *over, **G) - removed) / var).ravel())
+    return torch.cat(left), torch.cat(right)
+
+
 @claim("grad-scale-invariance", chapter=COUPLING, layout="[B,T,F], [N,C,H,W]",
        statement="With ε = 0, scaling the input by c = 10 leaves every norm's output unchanged "
                  "and divides its input gradient by c: y(cx) = y(x), c·x̄(cx) = x̄(x).",
@@ -219,7 +239,8 @@ def _():
 
 
 @claim("grad-weight-norm-grows", chapter=COUPLING, layout="[B,T,F]",
-       statement="For a linear layer followed by Layer Norm (ε = 0), the weight gradient is "
+       statement="For a linear layer followed by per-frame Layer Norm (ε = 0), the weight "
+                 "gradient is "
                  "orthogonal to the weights, so a plain SGD step can only grow them: "
                  "‖W − η∇W‖² = ‖W‖² + η²‖∇W‖².",
        left="‖W − η∇W‖²", right="‖W‖² + η²‖∇W‖²")
@@ -233,6 +254,18 @@ def _():
         after = ((W - lr * grad) ** 2).sum()
         pythagoras = (W ** 2).sum() + lr ** 2 * (grad ** 2).sum()
     return after, pythagoras
+
+
+@claim("grad-effective-step", chapter=COUPLING, layout="[B,T,F]",
+       statement="For a linear layer followed by per-frame Layer Norm (ε = 0), scaling the "
+                 "weights W by c = 2 divides the tangent of the angle one SGD step turns them "
+                 "by c² = 4: the effective learning rate is η/‖W‖².",
+       left="c² · tan θ(cW)", right="tan θ(W)")
+def _():
+    x, ybar = example("B T F")
+    W = torch.from_numpy(np.random.default_rng(3).normal(size=(6, 6)))
+    c = 2.0  # sgd_turn: tan of the angle between W and W - 0.5 * grad
+    return np.float64(c**2 * sgd_turn(c * W, x, ybar)), np.float64(sgd_turn(W, x, ybar))
 
 
 @claim("grad-bn-per-channel-scale-invariant", chapter=COUPLING, layout="[B,T,F]",
@@ -250,8 +283,8 @@ def _():
 
 
 @claim("grad-ln-per-channel-scale-changes", chapter=COUPLING, layout="[B,T,F]", expect="differ",
-       statement="Layer Norm and Group Norm are not: their sets mix features, so scaling one "
-                 "feature's weights changes their output (only a common scale of all of W "
+       statement="Per-frame Layer Norm and GN(2) are not: their sets mix features, so scaling "
+                 "one feature's weights changes their output (only a common scale of all of W "
                  "cancels).",
        left="LN, GN(2) after W with row 0 scaled by 5", right="LN, GN(2) after W")
 def _():
@@ -268,7 +301,7 @@ def _():
 
 @claim("grad-masked-padding-gets-zero", chapter=COUPLING, layout="[B,T,F]",
        statement="With masked statistics, the padded frames of a batch get exactly zero "
-                 "gradient, for BN, LN, GN and IN.",
+                 "gradient, for Batch Norm, per-frame Layer Norm, GN(2) and Instance Norm.",
        left="x̄ at padded frames (autograd)", right="0")
 def _():
     xbar, mask = masked_grads(pad_value=0.0)  # [4 norms, B, T, F]; mask [B, T, 1]
@@ -288,7 +321,7 @@ def _():
 
 @claim("grad-masked-formula", chapter=COUPLING, layout="[B,T,F]",
        statement="The closed form with means over the real entries of each set is the masked "
-                 "gradient, for BN, LN, GN and IN.",
+                 "gradient, for Batch Norm, per-frame Layer Norm, GN(2) and Instance Norm.",
        left="autograd through standardize(..., mask=mask)",
        right="standardize_grad(..., mask=mask)")
 def _():
