@@ -23,7 +23,7 @@ def test_digits_are_sklearns_load_digits():
     assert x_test.shape == (training.N_TEST, 1, 8, 8)
 
 
-def _alone_and_stacked(norms=("BN", "GN4", "LN", "none"), seeds=(0, 1, 2, 3)):
+def _alone_and_stacked(norms=("BN", "BN-conv", "GN4", "LN", "none"), seeds=(0, 1, 2, 3, 4)):
     alone = [training.TinyNet(n).seed(s) for n, s in zip(norms, seeds, strict=True)]
     return alone, training.Stack(list(norms), alone)
 
@@ -51,14 +51,19 @@ def test_a_stacked_network_trains_as_it_would_alone():
                 o.zero_grad()
                 F.cross_entropy(m(x_train[idx[k]]), y_train[idx[k]]).backward()
                 o.step()
-        for ours, ref in zip(net.bn_layers(), alone[0].norms, strict=True):  # the BN network's
-            torch.testing.assert_close(ours.running_mean[0], ref.running_mean, atol=1e-5, rtol=1e-4)
-            torch.testing.assert_close(ours.running_var[0], ref.running_var, atol=1e-5, rtol=1e-4)
-            assert int(ours.num_batches_tracked) == int(ref.num_batches_tracked) == 6
+        for layer, ours in enumerate(net.bn_layers()):  # BN's 4 layers, BN-conv's first 3
+            assert list(ours.rows) == ([0, 1] if layer < 3 else [0])
+            for j, k in enumerate(ours.rows):
+                ref = alone[k].norms[layer]
+                torch.testing.assert_close(ours.running_mean[j], ref.running_mean, atol=1e-5,
+                                           rtol=1e-4)
+                torch.testing.assert_close(ours.running_var[j], ref.running_var, atol=1e-5,
+                                           rtol=1e-4)
+                assert int(ours.num_batches_tracked) == int(ref.num_batches_tracked) == 6
         test = x_train[:16]
         with torch.no_grad():
             for mode in ("eval", "train"):
-                stacked = getattr(net, mode)()(test.view(1, 16, 8, 8, 1).expand(4, -1, -1, -1, -1))
+                stacked = getattr(net, mode)()(test.view(1, 16, 8, 8, 1).expand(5, -1, -1, -1, -1))
                 for k, m in enumerate(alone):
                     torch.testing.assert_close(stacked[k], getattr(m, mode)()(test),
                                                atol=1e-4, rtol=1e-4)
@@ -227,8 +232,8 @@ def test_evaluate_measures_the_running_statistics_against_the_precise_ones(train
     a, b = torch.cat(stored, dim=1).double(), torch.cat(new, dim=1).double()
     expected = ((a - b).norm(dim=1) / b.norm(dim=1)).numpy()
     out = training._evaluate(copy.deepcopy(net), 8, ("BN", "GN4"), (0, 1), 0)
-    assert out.ema_vs_precise.shape == (2,)  # the two BN networks
-    np.testing.assert_allclose(out.ema_vs_precise, expected, rtol=1e-5)
+    assert out.ema_vs_precise.shape == (2, 2) and np.isnan(out.ema_vs_precise[1]).all()
+    np.testing.assert_allclose(out.ema_vs_precise[0], expected, rtol=1e-5)
     assert expected.min() > 1e-3
 
 
@@ -253,7 +258,8 @@ def test_the_second_process_gives_the_same_bits_and_ends():
     assert len(started) == 1 and list(two) == [2, 8]
     for B in (2, 8):
         for field in ("eval_error", "train_mode_error", "precise_error", "ema_vs_precise"):
-            assert np.array_equal(getattr(two[B], field), getattr(one[B], field)), (B, field)
+            assert np.array_equal(getattr(two[B], field), getattr(one[B], field),
+                                  equal_nan=True), (B, field)
     _assert_nothing_left(started)
 
 

@@ -37,7 +37,9 @@ __all__ = ["BATCH_SIZES", "NORMS", "SEEDS", "PAPER_TABLE2", "digits", "TinyNet",
            "spread", "chan_merge", "run_two_processes", "distributed", "syncbn_cpu_message"]
 
 BATCH_SIZES = (2, 4, 8, 16, 32)
-NORMS = ("BN", "GN4", "LN", "none")  # "LN" is GN with one group (over C, H, W)
+NORMS = ("BN", "BN-conv", "GN4", "LN", "none")
+# "LN" is GN with one group (over C, H, W: per-example Layer Norm); "BN-conv" has Batch Norm after
+# its convolutions and GN(1) after its fully connected layer
 SEEDS = (0, 1, 2, 3, 4)
 WIDTHS = (8, 16, 32)  # channels of the three 3x3 convolutions
 STRIDES = (1, 2, 2)  # maps 8x8 -> 8x8 -> 4x4 -> 2x2
@@ -87,6 +89,14 @@ def digits():
 # --- the networks ------------------------------------------------------------------------------
 
 
+def _layer_kind(norm: str, fc: bool) -> str:
+    """The norm of one layer of a network with norm *norm*: "BN-conv" is BN in the
+    convolutions and GN(1) in the fully connected layer (*fc*); the others are the same in all."""
+    if norm == "BN-conv":
+        return "LN" if fc else "BN"
+    return norm
+
+
 def _norm(kind: str, channels: int, dim: int = 2) -> nn.Module:
     """The PyTorch layer of norm *kind* ("BN", "GN<G>", "LN" = GN with one group, "none") for
     images (*dim* 2) or feature vectors (*dim* 1)."""
@@ -119,7 +129,8 @@ class TinyNet(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, stride=s, padding=1)
                                    for a, b, s in zip(chans, chans[1:], STRIDES, strict=False))
         self.fc = nn.Linear(chans[-1], hidden)
-        self.norms = nn.ModuleList([*(_norm(norm, c) for c in widths), _norm(norm, hidden, 1)])
+        self.norms = nn.ModuleList([*(_norm(_layer_kind(norm, False), c) for c in widths),
+                                    _norm(_layer_kind(norm, True), hidden, 1)])
         self.head = nn.Linear(hidden, 10)
 
     def forward(self, x):
@@ -287,7 +298,8 @@ class GroupNorm(nn.Module):
 
 
 class _StackNorm(nn.Module):
-    """One norm (then a ReLU) per network: the networks with the same norm are consecutive."""
+    """One norm (then a ReLU) per network: the networks with the same norm are consecutive rows,
+    and each part knows its rows (``part.rows``, a range of network indices)."""
 
     def __init__(self, kinds, channels):
         super().__init__()
@@ -301,10 +313,14 @@ class _StackNorm(nn.Module):
         self.parts = nn.ModuleList(
             BatchNorm(n, channels) if kind == "BN" else nn.ReLU() if kind == "none"
             else GroupNorm(n, _groups(kind, channels), channels) for kind, n in runs)
+        start = 0
+        for part, n in zip(self.parts, self.sizes, strict=True):
+            part.rows = range(start, start + n)
+            start += n
 
     def forward(self, x):
         chunks = torch.split(x, self.sizes)
-        return torch.cat([part(c) for part, c in zip(self.parts, chunks, strict=False)])
+        return torch.cat([part(c) for part, c in zip(self.parts, chunks, strict=True)])
 
 
 class Dense(nn.Module):
@@ -337,7 +353,9 @@ class Stack(nn.Module):
         self.layers = nn.ModuleList([*(Conv([net.convs[i] for net in inits], sizes[i])
                                        for i in range(len(widths))),
                                      Dense([net.fc for net in inits])])
-        self.norms = nn.ModuleList(_StackNorm(norms, c) for c in (*widths, hidden))
+        last = len(widths)
+        self.norms = nn.ModuleList(_StackNorm([_layer_kind(n, i == last) for n in norms], c)
+                                   for i, c in enumerate((*widths, hidden)))
         self.head_weight = nn.Parameter(torch.stack([n.head.weight.detach().T for n in inits]))
         self.head_bias = nn.Parameter(torch.stack([n.head.bias.detach() for n in inits])[:, None])
 
@@ -348,7 +366,8 @@ class Stack(nn.Module):
         return torch.bmm(x[:, :, 0, 0], self.head_weight) + self.head_bias
 
     def bn_layers(self):
-        """The BatchNorm modules (one per layer, holding every BN network)."""
+        """The BatchNorm modules (one per layer that has any, holding every network with Batch
+        Norm there; ``m.rows`` are their indices in the stack)."""
         return [m for m in self.modules() if isinstance(m, BatchNorm)]
 
 
@@ -415,8 +434,8 @@ class Outcome:
     eval_error: np.ndarray  # eval mode: BN with its running statistics
     train_mode_error: np.ndarray  # training mode, test batches of B: BN with batch statistics
     precise_error: np.ndarray  # eval mode after re-estimating BN's statistics (precise BN)
-    ema_vs_precise: np.ndarray  # per BN network: relative distance of the running statistics
-    # to the precise ones (all layers' means and variances)
+    ema_vs_precise: np.ndarray  # relative distance of the running statistics (all BN layers'
+    # means and variances) to the precise ones; NaN for the networks without Batch Norm
     steps: int  # training steps
 
 
@@ -450,9 +469,13 @@ def train(B: int, *, norms=NORMS, seeds=SEEDS, epochs: int = EPOCHS, lr_32: floa
     return net, models
 
 
-def _bn_stats(net):  # [BN networks, all layers' running means and variances]
-    return torch.cat([torch.cat([m.running_mean, m.running_var], dim=1)
-                      for m in net.bn_layers()], dim=1)
+def _bn_stats(net) -> dict:
+    """``{network index: its BN layers' running means and variances, one vector}``."""
+    parts = {}
+    for m in net.bn_layers():
+        for j, k in enumerate(m.rows):
+            parts.setdefault(k, []).append(torch.cat([m.running_mean[j], m.running_var[j]]))
+    return {k: torch.cat(v) for k, v in parts.items()}
 
 
 def precise_bn(net, x, batch: int = PRECISE_BATCH):
@@ -479,17 +502,17 @@ def _evaluate(net, B, norms, seeds, steps):
     xt = x_test.view(1, -1, 8, 8, 1).expand(K, -1, -1, -1, -1)  # every network: the test set
     with torch.no_grad():
         eval_error = _error(net.eval()(xt), y_test).reshape(shape)
-        stored = _bn_stats(net) if net.bn_layers() else None
+        stored = _bn_stats(net)
         net.train()  # training mode: each test batch of B normalized with its own statistics
         logits = torch.cat([net(xt[:, i:i + B]) for i in range(0, N_TEST, B)], dim=1)
         train_mode_error = _error(logits, y_test).reshape(shape)
         precise_bn(net, x_train.view(1, -1, 8, 8, 1).expand(K, -1, -1, -1, -1))
         precise_error = _error(net.eval()(xt), y_test).reshape(shape)
-        gap = np.zeros(0)
-        if stored is not None:
-            new = _bn_stats(net)
-            gap = ((stored - new).norm(dim=1) / new.norm(dim=1)).double().numpy()
-    return Outcome(B, eval_error, train_mode_error, precise_error, gap, steps)
+        new = _bn_stats(net)
+        gap = np.full(K, np.nan)  # NaN: a network without Batch Norm
+        for k, v in new.items():
+            gap[k] = float((stored[k] - v).double().norm() / v.double().norm())
+    return Outcome(B, eval_error, train_mode_error, precise_error, gap.reshape(shape), steps)
 
 
 SECOND_PROCESS = (2, 32)  # the batch sizes a second process trains: about half of the time
@@ -734,11 +757,12 @@ if __name__ == "__main__":
 # --- tables and the figure of the chapter -------------------------------------------------------
 
 
-LABELS = {"BN": "BN, running statistics", "BN-train": "BN, batch statistics (training mode)",
-          "BN-precise": "BN, after precise BN", "GN4": "GN(4)",
-          "LN": "GN(1), per-example Layer Norm", "none": "no norm"}
-_ROWS = (("BN", "eval_error"), ("BN-train", "train_mode_error"), ("BN-precise", "precise_error"),
-         ("GN4", "eval_error"), ("LN", "eval_error"), ("none", "eval_error"))
+LABELS = {"BN": "BN, running statistics", "BN-train": "BN, training mode",
+          "BN-precise": "BN, precise BN", "BN-conv": "BN, but GN(1) in the FC layer",
+          "GN4": "GN(4)", "LN": "GN(1)", "none": "no norm"}
+_ROWS = (("BN", "BN", "eval_error"), ("BN-train", "BN", "train_mode_error"),
+         ("BN-precise", "BN", "precise_error"), ("BN-conv", "BN-conv", "eval_error"),
+         ("GN4", "GN4", "eval_error"), ("LN", "LN", "eval_error"), ("none", "none", "eval_error"))
 
 
 def spread(norm: str, kind: str = "eval_error", results=None):
@@ -759,19 +783,20 @@ def published_table() -> str:
 
 def error_markdown(results=None) -> str:
     """Markdown: the miniature's test error (%) per norm and batch size, the mean over the seeds
-    and, in brackets, the lowest and highest seed."""
+    and, below it, the lowest and the highest seed."""
     results = results or experiment()
     Bs = sorted(results)
     rows = ["| test error (%) | " + " | ".join(f"B = {b}" for b in Bs) + " |",
             "|---" * (len(Bs) + 1) + "|"]
-    for label, kind in _ROWS:
-        mean, lo, hi = spread(label.split("-")[0], kind, results)
+    for label, norm, kind in _ROWS:
+        mean, lo, hi = spread(norm, kind, results)
         rows.append(f"| {LABELS[label]} | " + " | ".join(
-            f"{m:.1f} ({a:.1f}–{b:.1f})" for m, a, b in zip(mean, lo, hi, strict=False)) + " |")
+            f"{m:.1f}<br><small>{a:.1f}–{b:.1f}</small>" for m, a, b in zip(mean, lo, hi,
+                                                                           strict=True)) + " |")
     return "\n".join(rows)
 
 
-def plot(results=None, figsize=(9.2, 4.6)):
+def plot(results=None, figsize=(9.2, 5.2)):
     """Test error against batch size, one line per norm: the GN paper's Table 2 (left) and the
     miniature (right: the mean over the seeds, the band from the lowest to the highest seed)."""
     import matplotlib.pyplot as plt
@@ -785,14 +810,17 @@ def plot(results=None, figsize=(9.2, 4.6)):
         a.plot(PAPER_TABLE2["B"], PAPER_TABLE2[k], style, label=k)
     a.set_title("ResNet-50 on ImageNet (GN paper)", fontsize=11)
     a.set_ylabel("top-1 error (%)")
-    styles = {"BN": ("o-", "C0"), "BN-train": ("o--", "C0"), "GN4": ("s-", "C1"),
+    legend = {"BN-train": "BN, training mode (batch statistics)",
+              "LN": "GN(1), per-example Layer Norm"}
+    styles = {"BN": ("o-", "C0"), "BN-train": ("o--", "C0"), "BN-conv": ("D-.", "C4"),
+              "GN4": ("s-", "C1"),
               "LN": ("^-", "C2"), "none": ("x:", "C3")}
-    for label, kind in _ROWS:
+    for label, norm, kind in _ROWS:
         if label not in styles:
             continue
-        mean, lo, hi = spread(label.split("-")[0], kind, results)
+        mean, lo, hi = spread(norm, kind, results)
         style, color = styles[label]
-        b.plot(Bs, mean, style, color=color, label=LABELS[label])
+        b.plot(Bs, mean, style, color=color, label=legend.get(label, LABELS[label]))
         b.fill_between(Bs, lo, hi, color=color, alpha=0.15, linewidth=0)
     b.set_yscale("log")
     b.set_yticks([2, 5, 10, 20, 50], ["2", "5", "10", "20", "50"])
@@ -805,9 +833,9 @@ def plot(results=None, figsize=(9.2, 4.6)):
         ax.set_xlabel("images per GPU (per step)")
         ax.invert_xaxis()
     a.legend(fontsize=11)
-    fig.legend(*b.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=11,
+    fig.legend(*b.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=11,
                frameon=False, title="the miniature:", title_fontsize=11)
-    fig.tight_layout(rect=(0, 0.17, 1, 1))
+    fig.tight_layout(rect=(0, 0.23, 1, 1))
     return fig
 
 
