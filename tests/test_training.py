@@ -19,6 +19,7 @@ def test_digits_are_sklearns_load_digits():
     y = torch.cat([y_train, y_test]).numpy()
     order = np.random.default_rng(0).permutation(len(d.target))[:len(y)]
     assert np.array_equal(x, d.images[order]) and np.array_equal(y, d.target[order])
+    assert len(d.target) == 1797  # the page says so
     assert x_train.shape == (training.N_TRAIN, 1, 8, 8)
     assert x_test.shape == (training.N_TEST, 1, 8, 8)
 
@@ -231,7 +232,7 @@ def test_evaluate_measures_the_running_statistics_against_the_precise_ones(train
     new = [torch.cat([m.running_mean, m.running_var], dim=1) for m in precise.bn_layers()]
     a, b = torch.cat(stored, dim=1).double(), torch.cat(new, dim=1).double()
     expected = ((a - b).norm(dim=1) / b.norm(dim=1)).numpy()
-    out = training._evaluate(copy.deepcopy(net), 8, ("BN", "GN4"), (0, 1), 0)
+    out = training._evaluate(copy.deepcopy(net), 8, ("BN", "GN4"), (0, 1))
     assert out.ema_vs_precise.shape == (2, 2) and np.isnan(out.ema_vs_precise[1]).all()
     np.testing.assert_allclose(out.ema_vs_precise[0], expected, rtol=1e-5)
     assert expected.min() > 1e-3

@@ -436,7 +436,6 @@ class Outcome:
     precise_error: np.ndarray  # eval mode after re-estimating BN's statistics (precise BN)
     ema_vs_precise: np.ndarray  # relative distance of the running statistics (all BN layers'
     # means and variances) to the precise ones; NaN for the networks without Batch Norm
-    steps: int  # training steps
 
 
 def learning_rate(B: int, step: int, steps: int, lr_32: float = LR_32) -> float:
@@ -495,7 +494,7 @@ def precise_bn(net, x, batch: int = PRECISE_BATCH):
     return net
 
 
-def _evaluate(net, B, norms, seeds, steps):
+def _evaluate(net, B, norms, seeds):
     x_train, _, x_test, y_test = digits()
     K = net.K
     shape = (len(norms), len(seeds))
@@ -512,7 +511,7 @@ def _evaluate(net, B, norms, seeds, steps):
         gap = np.full(K, np.nan)  # NaN: a network without Batch Norm
         for k, v in new.items():
             gap[k] = float((stored[k] - v).double().norm() / v.double().norm())
-    return Outcome(B, eval_error, train_mode_error, precise_error, gap.reshape(shape), steps)
+    return Outcome(B, eval_error, train_mode_error, precise_error, gap.reshape(shape))
 
 
 SECOND_PROCESS = (2, 32)  # the batch sizes a second process trains: about half of the time
@@ -523,7 +522,7 @@ def _run(batch_sizes, norms, seeds, epochs):
     with fixed_threads(1):
         for B in batch_sizes:
             net, _ = train(B, norms=norms, seeds=seeds, epochs=epochs)
-            out[B] = _evaluate(net, B, norms, seeds, epochs * N_TRAIN // B)
+            out[B] = _evaluate(net, B, norms, seeds)
     return out
 
 
