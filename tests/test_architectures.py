@@ -250,6 +250,15 @@ def test_record_sees_the_input_and_output_of_each_module():
     assert not lin._forward_hooks  # removed after the call
 
 
+def test_wav2vec2_model_norms_have_trained_looking_parameters():
+    """Ones and zeros would let a claim pass that forgot the affine step."""
+    for config in ("base", "large"):
+        norms = [m for m in wav2vec2_model(config).modules() if "Norm" in type(m).__name__]
+        assert len(norms) >= 5
+        for m in norms:
+            assert not torch.all(m.weight == 1) and not torch.all(m.bias == 0), (config, m)
+
+
 def test_the_wav2vec2_configurations_differ_where_the_claims_say():
     base, large = wav2vec2_model("base"), wav2vec2_model("large")
     norms = [type(getattr(c, "layer_norm", None)).__name__
@@ -292,6 +301,8 @@ def test_atlas_table_is_generated_from_the_rows(monkeypatch):
         assert cells[3].startswith(f"{row.over} of `{row.layout}`")
         assert ("no mean" in cells[3]) != row.center
         assert cells[6] == row.norm and f"claim-{row.claim}" in cells[7]
+        want = "none" if not row.affine else f"[{row.affine}]" + ("" if row.shift else ", no shift")
+        assert cells[5] == want
     bad = dict(results, **{ATLAS[0].claim: ledger.run("rms-differs-ln").__class__(
         **{**results[ATLAS[0].claim].__dict__, "holds": False})})
     with pytest.raises(AssertionError, match="fails"):
