@@ -77,8 +77,9 @@ def test_group_norm_one_pass_loses_the_variance_where_the_kernel_does(a, b):
     x = torch.tensor([[[[a, b]], [[5.0, 7.0]]]])
     cl = x.contiguous(memory_format=torch.channels_last)
     ours, kernel = nx.group_norm_one_pass(x, 2), F.group_norm(cl, 2)
-    torch.testing.assert_close(ours, kernel, atol=0.1, rtol=0)
-    assert abs(abs(kernel[0, 0, 0, 0].item()) - (b - a) / 2 * 1e-5 ** -0.5) < 0.1
+    # outputs near 158 or 316 are rounded differently (kernel: other order, fused multiply-add)
+    torch.testing.assert_close(ours, kernel, atol=0.5, rtol=0)
+    assert abs(abs(kernel[0, 0, 0, 0].item()) - (b - a) / 2 * 1e-5 ** -0.5) < 0.5
     torch.testing.assert_close(F.group_norm(x, 2)[0, 0], torch.tensor([[-1.0, 1.0]]),
                                atol=1e-4, rtol=0)
     # a two-pass emulation would be wrong here: it keeps the variance the kernel loses
