@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._arrays import is_torch
+
 __all__ = ["convnext_layer_norm", "timm_layer_norm2d", "timm_std_conv_weight", "BIT_STD_CONV_EPS",
            "llama_rms_norm", "LLAMA_NORM_EPS", "LLAMA_RMSNORM_DEFAULT_EPS",
            "PoolFormerGroupNorm", "GroupNorm32", "MlCvnetsLayerNorm2D", "bf16_rms_norm",
@@ -261,7 +263,7 @@ def record(run, **modules) -> dict[str, Seen]:
     def hook(name):
         def capture(module, args, kwargs, output):
             inputs = list(args) + list(kwargs.values())
-            seen[name].input = next(a for a in inputs if isinstance(a, torch.Tensor))
+            seen[name].input = next(a for a in inputs if is_torch(a))
             out = output[0] if isinstance(output, tuple) else output
             seen[name].output = getattr(out, "last_hidden_state", out)
         return capture
