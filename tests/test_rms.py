@@ -147,6 +147,6 @@ def test_atlas_has_a_claim_per_row_and_at_least_12_rows():
 
     names = {c.name for c in ledger.claims()}
     assert len(ATLAS) >= 12
-    assert all(row[-1] in names for row in ATLAS)
+    assert all(row.claim in names for row in ATLAS)
     table = atlas_table()
     assert table.count("\n") == len(ATLAS) + 1 and "FAILS" not in table

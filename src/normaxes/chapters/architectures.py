@@ -10,16 +10,21 @@ installed code.
 
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["convnext_layer_norm", "timm_layer_norm2d", "timm_std_conv_weight",
+from .._arrays import is_torch
+
+__all__ = ["convnext_layer_norm", "timm_layer_norm2d", "timm_std_conv_weight", "BIT_STD_CONV_EPS",
            "llama_rms_norm", "LLAMA_NORM_EPS", "LLAMA_RMSNORM_DEFAULT_EPS",
            "PoolFormerGroupNorm", "GroupNorm32", "MlCvnetsLayerNorm2D", "bf16_rms_norm",
-           "hf_module", "ATLAS", "atlas_table"]
+           "hf_module", "WAV2VEC2_CONFIGS", "wav2vec2_model", "record", "placement",
+           "AtlasRow", "book_name", "ATLAS", "atlas_table"]
 
 
 # --- transcriptions, each pinned to the commit we read --------------------------------------------
@@ -51,24 +56,36 @@ def timm_layer_norm2d(x, weight, bias, eps: float = 1e-6):
 
 
 def timm_std_conv_weight(weight, eps: float = 1e-6):
-    """Our transcription of the weight of timm's ``StdConv2d.forward`` (``timm/layers/std_conv.py``,
-    commit ``6ee68e5``): the kernel ``[O, I, kH, kW]`` read as ``[1, O, I*kH*kW]`` and put through
-    ``F.batch_norm`` in training mode, so each output channel's weights are standardized.
+    """Our transcription of the weight of timm's ``StdConv2d.forward`` (``timm/layers/std_conv.py``
+    lines 29-66, commit ``6ee68e5``): the kernel ``[O, I, kH, kW]`` read as ``[1, O, I*kH*kW]``
+    and put through ``F.batch_norm`` in training mode, so each output channel's weights are
+    standardized. *eps* defaults to the class default, 1e-6; the BiT models pass
+    :data:`BIT_STD_CONV_EPS`.
     """
     O = weight.shape[0]
     return F.batch_norm(weight.reshape(1, O, -1), None, None, training=True, momentum=0.0,
                         eps=eps).reshape_as(weight)
 
 
+BIT_STD_CONV_EPS = 1e-8
+"""The epsilon of every ``StdConv2d`` of timm's BiT ResNet-V2 models: ``_create_resnetv2_bit``
+builds them with ``conv_layer=partial(StdConv2d, eps=1e-8)`` (``timm/models/resnetv2.py``
+line 890, commit ``6ee68e5``), not the class default 1e-6."""
+
+
 LLAMA_NORM_EPS = 1e-5
-"""``ModelArgs.norm_eps`` of meta-llama/llama ``llama/model.py`` (commit ``0504cf4``)."""
+"""Llama 2's epsilon, in every RMSNorm of the model. ``ModelArgs.norm_eps`` defaults to it
+(meta-llama/llama ``llama/model.py`` line 28, commit ``8580eb9``); each checkpoint's
+``params.json`` overrides it (``llama/generation.py`` lines 107-114), and Meta's maintainers give
+1e-5 for the released Llama 2 checkpoints (meta-llama/llama issue #771)."""
 LLAMA_RMSNORM_DEFAULT_EPS = 1e-6
-"""The default of its ``RMSNorm(dim, eps=1e-6)``; every RMSNorm of the model passes ``norm_eps``."""
+"""The default of its ``RMSNorm(dim, eps=1e-6)`` (``llama/model.py`` line 35); the model passes
+``norm_eps`` to every RMSNorm (lines 383, 384 and 445)."""
 
 
 def llama_rms_norm(x, weight, eps: float = LLAMA_RMSNORM_DEFAULT_EPS):
-    """Our transcription of ``RMSNorm`` of meta-llama/llama (``llama/model.py``, commit
-    ``0504cf4``): ``x * rsqrt(mean(x**2) + eps)`` over the last dimension, computed on
+    """Our transcription of ``RMSNorm`` of meta-llama/llama (``llama/model.py`` lines 34-77,
+    commit ``8580eb9``): ``x * rsqrt(mean(x**2) + eps)`` over the last dimension, computed on
     ``x.float()``, cast back to the dtype of *x*, then multiplied by the weight.
     """
     def _norm(v):
@@ -105,8 +122,11 @@ class GroupNorm32(nn.GroupNorm):
 
 class MlCvnetsLayerNorm2D(nn.GroupNorm):
     """Our transcription of ``LayerNorm2D_NCHW`` of apple/ml-cvnets
-    (``cvnets/layers/normalization/layer_norm.py``, commit ``0c0f798``), registered as the norm
-    ``"layer_norm_2d"``: ``nn.GroupNorm`` with ``num_groups=1`` (issue apple/ml-cvnets#34)."""
+    (``cvnets/layers/normalization/layer_norm.py`` lines 75-102, commit ``0c0f798``), registered
+    as the norm ``"layer_norm_2d"``: ``nn.GroupNorm`` with ``num_groups=1`` (issue
+    apple/ml-cvnets#34). MobileViTv2 uses it as ``attn_norm_layer``, before the attention and the
+    feed-forward part of each of its transformer blocks; its convolutions use Batch Norm
+    (``config/classification/imagenet/mobilevit_v2.yaml`` lines 78-82)."""
 
     def __init__(self, num_features, eps=1e-5, elementwise_affine=True, *args, **kwargs):
         super().__init__(num_channels=num_features, eps=eps, affine=elementwise_affine,
@@ -120,8 +140,8 @@ def hf_module(name: str, **config):
     with seeded random weights (nothing is downloaded).
 
     *name* is one of ``"t5"``, ``"llama"``, ``"bert"``, ``"vit"``, ``"swin"``, ``"whisper"``,
-    ``"wav2vec2-conv"``, ``"wav2vec2-encoder"``, ``"conformer-conv"``, ``"convnext-stem"``,
-    ``"convnext-block"``, ``"poolformer"``. Returns ``(module, norm)``: the model's layer (or
+    ``"wav2vec2-encoder"``, ``"conformer-conv"``, ``"convnext-stem"``,
+    ``"convnext-block"``, ``"poolformer"``, ``"mobilevitv2"``. Returns ``(module, norm)``: the model's layer (or
     block) and the norm inside it.
     """
     with warnings.catch_warnings():  # transformers imports tqdm.auto, which warns in notebooks
@@ -130,12 +150,12 @@ def hf_module(name: str, **config):
     from transformers.models.bert.modeling_bert import BertSelfOutput
     from transformers.models.convnext.modeling_convnext import ConvNextEmbeddings, ConvNextLayer
     from transformers.models.llama.modeling_llama import LlamaRMSNorm
+    from transformers.models.mobilevitv2.modeling_mobilevitv2 import MobileViTV2TransformerLayer
     from transformers.models.poolformer.modeling_poolformer import PoolFormerLayer
     from transformers.models.swin.modeling_swin import SwinLayer
     from transformers.models.t5.modeling_t5 import T5LayerNorm
     from transformers.models.vit.modeling_vit import ViTLayer
-    from transformers.models.wav2vec2.modeling_wav2vec2 import (Wav2Vec2EncoderLayer,
-                                                                Wav2Vec2GroupNormConvLayer)
+    from transformers.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2EncoderLayer
     from transformers.models.wav2vec2_conformer.modeling_wav2vec2_conformer import (
         Wav2Vec2ConformerConvolutionModule)
     from transformers.models.whisper.modeling_whisper import WhisperEncoderLayer
@@ -144,7 +164,7 @@ def hf_module(name: str, **config):
     builders = {
         "t5": lambda: (m := T5LayerNorm(config.get("hidden_size", 8)), m),
         "llama": lambda: (m := LlamaRMSNorm(
-            8, eps=tr.LlamaConfig(**config).rms_norm_eps), m),
+            config.get("hidden_size", 8), eps=tr.LlamaConfig(**config).rms_norm_eps), m),
         "bert": lambda: (m := BertSelfOutput(tr.BertConfig(**small, **config)), m.LayerNorm),
         "vit": lambda: (m := ViTLayer(tr.ViTConfig(**small, **config)), m.layernorm_before),
         "swin": lambda: (m := SwinLayer(tr.SwinConfig(**config), dim=8, input_resolution=(4, 4),
@@ -152,8 +172,6 @@ def hf_module(name: str, **config):
         "whisper": lambda: (m := WhisperEncoderLayer(tr.WhisperConfig(
             d_model=8, encoder_attention_heads=2, encoder_ffn_dim=16, **config)),
             m.self_attn_layer_norm),
-        "wav2vec2-conv": lambda: (m := Wav2Vec2GroupNormConvLayer(tr.Wav2Vec2Config(
-            conv_dim=(8,), conv_kernel=(3,), conv_stride=(1,), **config)), m.layer_norm),
         "wav2vec2-encoder": lambda: (m := Wav2Vec2EncoderLayer(tr.Wav2Vec2Config(
             **small, **config)), m.layer_norm),
         "conformer-conv": lambda: (m := Wav2Vec2ConformerConvolutionModule(
@@ -163,6 +181,8 @@ def hf_module(name: str, **config):
             hidden_sizes=[8, 16, 32, 64], **config)), m.layernorm),
         "convnext-block": lambda: (m := ConvNextLayer(tr.ConvNextConfig(**config), dim=8),
                                    m.layernorm),
+        "mobilevitv2": lambda: (m := MobileViTV2TransformerLayer(
+            tr.MobileViTV2Config(**config), embed_dim=8, ffn_latent_dim=16), m.layernorm_before),
         "poolformer": lambda: (m := PoolFormerLayer(tr.PoolFormerConfig(**config), 8, 3, 8,
                                                     16, 0.0), m.before_norm),
     }
@@ -179,57 +199,236 @@ def hf_module(name: str, **config):
     return module.eval(), norm
 
 
+# --- wav2vec 2.0 in its two configurations, and where a norm sits in a block --------------------
+
+WAV2VEC2_CONFIGS = {
+    "base": dict(feat_extract_norm="group", do_stable_layer_norm=False),
+    "large": dict(feat_extract_norm="layer", do_stable_layer_norm=True),
+}
+"""The two norm settings of ``transformers``' ``Wav2Vec2Config``: ``"base"`` is its default (the
+base model, fairseq's ``extractor_mode: default``), ``"large"`` that of the large LV-60 model
+(fairseq's ``wav2vec2_large_librivox.yaml``: ``extractor_mode: layer_norm``,
+``layer_norm_first: true``)."""
+
+
+def wav2vec2_model(config: str = "base"):
+    """A small ``transformers.Wav2Vec2Model`` (three convolutions of 8 channels, two encoder
+    layers of width 8) with the norm settings of *config* (``"base"`` or ``"large"``, see
+    :data:`WAV2VEC2_CONFIGS`), seeded random weights and random norm parameters, in eval mode.
+    """
+    if config not in WAV2VEC2_CONFIGS:
+        raise ValueError(f"wav2vec2_model: config must be one of {sorted(WAV2VEC2_CONFIGS)}, "
+                         f"got {config!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import transformers as tr
+
+        cfg = tr.Wav2Vec2Config(hidden_size=8, num_attention_heads=2, intermediate_size=16,
+                                num_hidden_layers=2, conv_dim=(8, 8, 8), conv_kernel=(3, 3, 3),
+                                conv_stride=(1, 1, 1), num_conv_pos_embeddings=3,
+                                num_conv_pos_embedding_groups=1, **WAV2VEC2_CONFIGS[config])
+        torch.manual_seed(0)
+        model = tr.Wav2Vec2Model(cfg)
+    _perturb_norms(model)
+    return model.eval()
+
+
+def _perturb_norms(module):
+    """Give every norm inside *module* seeded random weights and biases (trained-looking affine
+    parameters instead of ones and zeros)."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in module.modules():
+            if "Norm" in type(m).__name__:  # LayerNorm, GroupNorm, BatchNorm1d, ...
+                for name, p in m.named_parameters(recurse=False):
+                    p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.5
+                            + (1.0 if name == "weight" else 0.0))
+
+
+class Seen:
+    """What a module saw in one forward call: its first tensor input and its output tensor."""
+
+    def __init__(self):
+        self.input = None
+        self.output = None
+
+
+def record(run, **modules) -> dict[str, Seen]:
+    """Call *run()* once with a forward hook on each of *modules* (name = module) and return, per
+    name, the first tensor the module received and the tensor it returned (the first of a tuple;
+    the last call's, if it runs more than once)."""
+    seen = {name: Seen() for name in modules}
+    hooks = []
+
+    def hook(name):
+        def capture(module, args, kwargs, output):
+            inputs = list(args) + list(kwargs.values())
+            seen[name].input = next(a for a in inputs if is_torch(a))
+            out = output[0] if isinstance(output, tuple) else output
+            seen[name].output = getattr(out, "last_hidden_state", out)
+        return capture
+
+    try:
+        for name, module in modules.items():
+            hooks.append(module.register_forward_hook(hook(name), with_kwargs=True))
+        with torch.no_grad():
+            run()
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def placement(run, block, norm) -> str:
+    """Where *norm* sits in *block*, read off one forward call *run()*: ``"pre"`` when the norm
+    reads the block's input, ``"post"`` when the block returns the norm's output, else
+    ``"inside"``."""
+    seen = record(run, block=block, norm=norm)
+    b, n = seen["block"], seen["norm"]
+    if n.input.shape == b.input.shape and torch.equal(n.input, b.input):
+        return "pre"
+    if n.output.shape == b.output.shape and torch.equal(n.output, b.output):
+        return "post"
+    return "inside"
+
+
 # --- the atlas ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class AtlasRow:
+    """One norm of a real model: where it sits, what its code calls it, the layout it receives,
+    the axes it pools (*over*, with *center*: False for RMS Norm), its epsilon and where that
+    value comes from, its affine parameters (one per entry of *affine*, ``""`` for none; *shift*:
+    a bias too), and the ledger *claim* that executes it. *placement* is ``"pre"`` or ``"post"``
+    where a unit test reads it off the block (see :func:`placement`), else ``""``.
+    """
+
+    model: str
+    where: str
+    name: str
+    layout: str
+    over: str
+    eps: float
+    eps_from: str
+    affine: str
+    shift: bool
+    claim: str
+    center: bool = True
+    G: int | None = None
+    placement: str = ""
+
+    @property
+    def norm(self) -> str:
+        """The book's name of the norm (the notation page's "One name for each norm")."""
+        return book_name(self.layout, self.over, center=self.center, affine=self.affine, G=self.G)
+
+
+def book_name(layout: str, over: str, *, center: bool = True, affine: str = "", G=None) -> str:
+    """The book's name of the norm that pools *over* on *layout*, as the notation page names it.
+    Raises ``ValueError`` for a combination the book does not name."""
+    if not center:
+        if layout == "B T F" and over == "F":
+            return "RMS Norm"
+    elif layout in ("N C H W", "N H W C") and over == "C":
+        return "per-pixel Layer Norm"
+    elif (layout, over) in (("B T F", "F"), ("B F T", "F")):
+        return "per-frame Layer Norm"
+    elif (layout, over) == ("B T F", "T F"):
+        return "per-example Layer Norm"
+    elif layout == "B T (G Fg)" and over == "T Fg" and G:
+        return f"GN({G})"
+    elif (layout, over) in (("B T F", "T"), ("B F T", "T"), ("N C H W", "H W")):
+        return "Instance Norm"
+    elif (layout, over) in (("B T F", "B T"), ("B F T", "B T"), ("N C H W", "N H W")):
+        return "Batch Norm"
+    elif layout == "N C H W" and over == "C H W":
+        return "GN(1)" if affine == "C" else "per-example Layer Norm"
+    elif layout == "N (G Cg) H W" and over == "Cg H W" and G:
+        return f"GN({G})"
+    elif layout == "O I kH kW" and over == "I kH kW":
+        return "Weight Standardization"
+    raise ValueError(f"book_name: no name for over={over!r} on {layout!r} (center={center})")
+
+
+HF = "†"  # the default of the transformers configuration
+CODE = ""  # set in the model's code
 ATLAS = [
-    # model, where the norm sits, name in the code, layout, pooled axes, eps, affine, equals, claim
-    ("ConvNeXt", "stem, downsampling", '`LayerNorm(data_format="channels_first")`', "N C H W",
-     "C", "1e-6", "[C]", "LN per pixel", "arch-convnext-stem-is-ln-per-pixel"),
-    ("ConvNeXt", "every block, after the depthwise conv", "`LayerNorm` (channels last)",
-     "N H W C", "C", "1e-6", "[C]", "LN per pixel", "arch-convnext-block-is-ln-per-pixel"),
-    ("timm models (ConvNeXt, EdgeNeXt, ...)", "as norm_layer", "`LayerNorm2d`", "N C H W", "C",
-     "1e-6", "[C]", "LN per pixel", "arch-timm-layernorm2d-is-ln-per-pixel"),
-    ("PoolFormer / MetaFormer", "before token mixer and MLP", "`GroupNorm` (1 group)",
-     "N C H W", "C H W", "1e-5", "[C]", "GN(1)", "arch-poolformer-is-gn1"),
-    ("MobileViTv2 (ml-cvnets)", "as norm_layer", '`LayerNorm2D_NCHW` ("layer_norm_2d")',
-     "N C H W", "C H W", "1e-5", "[C]", "GN(1)", "arch-mlcvnets-layernorm2d-is-gn1"),
-    ("ViT", "before attention and MLP (pre-LN)", "`nn.LayerNorm`", "B T F", "F", "1e-12 (HF)",
-     "[F]", "LN per token", "arch-vit-ln-per-token"),
-    ("Swin", "before attention and MLP (pre-LN)", "`nn.LayerNorm`", "B T F", "F", "1e-5",
-     "[F]", "LN per token", "arch-swin-ln-per-token"),
-    ("BERT", "after attention and MLP (post-LN)", "`LayerNorm`", "B T F", "F", "1e-12", "[F]",
-     "LN per token", "arch-bert-ln-per-token"),
-    ("Whisper", "before attention and MLP (pre-LN)", "`nn.LayerNorm`", "B T F", "F", "1e-5",
-     "[F]", "LN per frame", "arch-whisper-ln-per-frame"),
-    ("wav2vec 2.0", "first conv of the feature encoder", "`GroupNorm(C, C)` (`layer_norm`)",
-     "B F T", "T", "1e-5", "[F]", "IN", "arch-wav2vec2-conv-gn-is-in"),
-    ("wav2vec 2.0", "transformer encoder (post-LN)", "`nn.LayerNorm`", "B T F", "F", "1e-5",
-     "[F]", "LN per frame", "arch-wav2vec2-encoder-ln-per-frame"),
-    ("Conformer (wav2vec2-conformer)", "convolution module", "`nn.BatchNorm1d`", "B F T",
-     "B T", "1e-5", "[F]", "BN", "arch-conformer-conv-is-bn"),
-    ("T5", "before attention and MLP (pre-norm)", "`T5LayerNorm`", "B T F", "F (no mean)",
-     "1e-6", "[F], no shift", "RMSNorm", "arch-t5-is-rmsnorm"),
-    ("LLaMA", "before attention and MLP (pre-norm)", "`RMSNorm`", "B T F", "F (no mean)",
-     "1e-5 (class default 1e-6)", "[F], no shift", "RMSNorm", "arch-llama-is-rmsnorm"),
-    ("U-Net of diffusion models", "every ResBlock", "`GroupNorm32(32, C)`", "N (G Cg) H W",
-     "Cg H W in each group", "1e-5", "[C]", "GN(32)", "arch-unet-groupnorm32"),
-    ("BiT ResNet-V2 (timm)", "the weights of every conv", "`StdConv2d` (Weight Standardization)",
-     "O I kH kW", "I kH kW", "1e-6", "none", "LN of the weights", "arch-stdconv-weights"),
+    AtlasRow("ConvNeXt", "stem, and before each downsampling conv",
+             '`LayerNorm(data_format="channels_first")`', "N C H W", "C", 1e-6, CODE, "C", True,
+             "arch-convnext-stem-is-ln-per-pixel"),
+    AtlasRow("ConvNeXt", "every block, after the depthwise conv", "`LayerNorm` (channels last)",
+             "N H W C", "C", 1e-6, CODE, "C", True, "arch-convnext-block-is-ln-per-pixel"),
+    AtlasRow("timm (ConvNeXt, EdgeNeXt, ...)", "as `norm_layer`", "`LayerNorm2d`", "N C H W", "C",
+             1e-6, CODE, "C", True, "arch-timm-layernorm2d-is-ln-per-pixel"),
+    AtlasRow("PoolFormer", "before token mixer and MLP (pre-norm)", "`GroupNorm` (1 group)",
+             "N C H W", "C H W", 1e-5, CODE, "C", True, "arch-poolformer-is-gn1",
+             placement="pre"),
+    AtlasRow("MobileViTv2", "before attention and FFN of its transformer blocks (pre-norm)",
+             '`LayerNorm2D_NCHW` ("layer_norm_2d")', "N C H W", "C H W", 1e-5, CODE, "C", True,
+             "arch-mlcvnets-layernorm2d-is-gn1", placement="pre"),
+    AtlasRow("ViT", "before attention and MLP (pre-norm)", "`nn.LayerNorm`", "B T F", "F", 1e-12,
+             HF, "F", True, "arch-vit-ln-per-token", placement="pre"),
+    AtlasRow("Swin", "before attention and MLP (pre-norm)", "`nn.LayerNorm`", "B T F", "F", 1e-5,
+             HF, "F", True, "arch-swin-ln-per-token", placement="pre"),
+    AtlasRow("BERT", "after attention and MLP (post-norm)", "`LayerNorm`", "B T F", "F", 1e-12,
+             HF, "F", True, "arch-bert-ln-per-token", placement="post"),
+    AtlasRow("Whisper", "before attention and MLP (pre-norm)", "`nn.LayerNorm`", "B T F", "F",
+             1e-5, HF, "F", True, "arch-whisper-ln-per-frame", placement="pre"),
+    AtlasRow("wav2vec 2.0 base", "first conv of the feature encoder",
+             "`GroupNorm(C, C)` (`layer_norm`)", "B F T", "T", 1e-5, HF, "F", True,
+             "arch-wav2vec2-base-conv-norms"),
+    AtlasRow("wav2vec 2.0 base", "after attention and MLP (post-norm)", "`nn.LayerNorm`", "B T F",
+             "F", 1e-5, HF, "F", True, "arch-wav2vec2-base-encoder-post-norm", placement="post"),
+    AtlasRow("wav2vec 2.0 large", "every conv of the feature encoder",
+             "`nn.LayerNorm` (`layer_norm`)", "B F T", "F", 1e-5, HF, "F", True,
+             "arch-wav2vec2-large-conv-norms"),
+    AtlasRow("wav2vec 2.0 large", "before attention and MLP (pre-norm)", "`nn.LayerNorm`",
+             "B T F", "F", 1e-5, HF, "F", True, "arch-wav2vec2-large-encoder-pre-norm",
+             placement="pre"),
+    AtlasRow("Conformer (wav2vec2-conformer)", "convolution module", "`nn.BatchNorm1d`", "B F T",
+             "B T", 1e-5, HF, "F", True, "arch-conformer-conv-is-bn"),
+    AtlasRow("T5", "before attention and MLP (pre-norm)", "`T5LayerNorm`", "B T F", "F", 1e-6, HF,
+             "F", False, "arch-t5-is-rmsnorm", center=False, placement="pre"),
+    AtlasRow("Llama 2", "before attention and MLP (pre-norm)", "`RMSNorm`", "B T F", "F",
+             LLAMA_NORM_EPS, "`params.json`", "F", False, "arch-llama-is-rmsnorm", center=False,
+             placement="pre"),
+    AtlasRow("U-Net of diffusion models", "every ResBlock and attention block",
+             "`GroupNorm32(32, C)`", "N (G Cg) H W", "Cg H W", 1e-5, CODE, "C", True,
+             "arch-unet-groupnorm32", G=32),
+    AtlasRow("BiT ResNet-V2 (timm)", "the weights of every conv",
+             "`StdConv2d`", "O I kH kW", "I kH kW", BIT_STD_CONV_EPS, "BiT models",
+             "", False, "arch-stdconv-weights"),
 ]
-"""One row per norm of a real model; the last entry is the ledger claim that checks the row."""
+"""One row per norm of a real model; ``claim`` names the ledger claim that executes it, and a unit
+test runs each row's own values (layout, over, eps, affine, placement) against the model's
+module (``tests/test_architectures.py``)."""
+
+
+def _eps_text(eps: float) -> str:
+    """``1e-6`` for a power of ten, else ``%g``: the atlas' epsilon as a reader writes it."""
+    n = round(-math.log10(eps))
+    return f"1e-{n}" if eps == 10.0**-n else f"{eps:g}"
 
 
 def atlas_table(results=None) -> str:
-    """The atlas as a Markdown table: one row per entry of ``ATLAS``, with the verdict of its
-    ledger claim, run now unless *results* (a dict claim name -> result) is given."""
+    """The atlas as a Markdown table, every column generated from the rows of ``ATLAS``: the
+    pooled axes, the epsilon, the affine shape and the book's name of each norm, and a link to
+    its claim, which runs now (unless *results*, a dict claim name -> result, is given) and
+    must hold."""
     from ..book import ledger
 
-    head = ["model", "where", "name in the code", "layout", "pools over", "eps", "affine",
-            "is", "claim: measured"]
+    head = ["model", "where", "name in the code", "pools, of layout", "ε", "affine", "is",
+            "claim"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for *cells, name in ATLAS:
-        r = results[name] if results else ledger.check(name)
-        cells[3] = f"`{cells[3]}`"
-        cells.append(f"`{name}`: {r.verdict}, {r.measured}")
+    for r in ATLAS:
+        result = results[r.claim] if results else ledger.check(r.claim)
+        if not result.holds:
+            raise AssertionError(f"atlas row {r.model}: claim {r.claim} fails")
+        pools = f"{r.over} of `{r.layout}`" + ("" if r.center else ", no mean")
+        affine_ = "none" if not r.affine else f"[{r.affine}]" + ("" if r.shift else ", no shift")
+        eps = _eps_text(r.eps) + (f" ({r.eps_from})" if r.eps_from not in (CODE, HF) else
+                                  " †" if r.eps_from == HF else "")
+        cells = [r.model, r.where, r.name, pools, eps, affine_, r.norm,
+                 f"{{ref}}`holds <{ledger.anchor(r.claim)}>`"]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)

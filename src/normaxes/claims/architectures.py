@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from .. import affine, data, load_keras, moments, standardize
 from ..book.ledger import claim
 from ..chapters.architectures import (
+    BIT_STD_CONV_EPS,
     LLAMA_NORM_EPS,
     GroupNorm32,
     MlCvnetsLayerNorm2D,
@@ -17,8 +18,10 @@ from ..chapters.architectures import (
     convnext_layer_norm,
     hf_module,
     llama_rms_norm,
+    record,
     timm_layer_norm2d,
     timm_std_conv_weight,
+    wav2vec2_model,
 )
 
 CH = "architectures"
@@ -109,38 +112,52 @@ def _():
 
 # --- eps and dtype --------------------------------------------------------------------------------
 
-@claim("rmsnorm-eps-none-is-float32-eps", chapter=CH, layout="[B,T,F]",
-       statement="F.rms_norm with eps=None adds torch.finfo(torch.float32).eps = 2^-23 in "
-                 "float32, float16 and bfloat16 alike (not the input dtype's machine epsilon).",
-       left="F.rms_norm(x, (F,), eps=None), x in float32, float16, bfloat16",
-       right="F.rms_norm(x, (F,), eps=2**-23), same x", tol=0.0)
+@claim("rmsnorm-eps-none-is-compute-eps", chapter=CH, layout="[B,T,F]", tol=0.0,
+       statement="nn.RMSNorm(eps=None) adds the machine epsilon of the type it computes in: "
+                 "torch.finfo(torch.float32).eps = 2^-23 for float16, bfloat16 and float32 "
+                 "input, torch.finfo(torch.float64).eps = 2^-52 for float64.",
+       left="nn.RMSNorm(F, eps=None)(x), x in float16, bfloat16, float32, float64",
+       right="F.rms_norm(x, (F,), w, eps=2**-23), and eps=2**-52 for float64")
 def _():
     x = torch.full((1, 1, 8), 2.0**-12)  # mean of squares 2^-24: eps is not negligible
-    dtypes = [torch.float32, torch.float16, torch.bfloat16]
-    left = [F.rms_norm(x.to(d), (8,), eps=None).double() for d in dtypes]
-    right = [F.rms_norm(x.to(d), (8,), eps=2.0**-23).double() for d in dtypes]
+    left, right = [], []
+    for dtype, eps in [(torch.float16, 2.0**-23), (torch.bfloat16, 2.0**-23),
+                       (torch.float32, 2.0**-23), (torch.float64, 2.0**-52)]:
+        norm = torch.nn.RMSNorm(8, eps=None, dtype=dtype)  # weight 1
+        with torch.no_grad():
+            left.append(norm(x.to(dtype)).double())
+            right.append(F.rms_norm(x.to(dtype), (8,), norm.weight, eps=eps).double())
     return torch.stack(left), torch.stack(right)
 
 
 @claim("rmsnorm-eps-none-not-dtype-eps", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="In float16, eps=None is not torch.finfo(torch.float16).eps (2^-10).",
-       left="F.rms_norm(x, (F,), eps=None), x in float16",
-       right="F.rms_norm(x, (F,), eps=torch.finfo(torch.float16).eps)")
+       statement="In float16 and bfloat16, eps=None is not the input dtype's machine epsilon "
+                 "(2^-10 and 2^-7).",
+       left="F.rms_norm(x, (F,), eps=None), x in float16 and bfloat16",
+       right="F.rms_norm(x, (F,), eps=torch.finfo(x.dtype).eps)")
 def _():
-    x = torch.full((1, 1, 8), 2.0**-12, dtype=torch.float16)
-    return F.rms_norm(x, (8,)), F.rms_norm(x, (8,), eps=torch.finfo(torch.float16).eps)
+    x = torch.full((1, 1, 8), 2.0**-12)
+    halves = [x.half(), x.bfloat16()]
+    left = [F.rms_norm(h, (8,)).double() for h in halves]
+    right = [F.rms_norm(h, (8,), eps=torch.finfo(h.dtype).eps).double() for h in halves]
+    return torch.stack(left), torch.stack(right)
 
 
 @claim("llama-upcast-rounds-once", chapter=CH, layout="[B,T,F]", tol=0.0,
-       statement="On bfloat16 input, LLaMA's RMSNorm (computed in float32, cast back) gives the "
-                 "float64 result rounded once to bfloat16 (weight 1), in every entry.",
-       left="llama_rms_norm(x) (transcription), x in bfloat16",
+       statement="On bfloat16 input, LLaMA's RMSNorm (computed in float32, cast back), Meta's "
+                 "code and transformers' LlamaRMSNorm alike, gives the float64 result rounded "
+                 "once to bfloat16 (weight 1), in every entry.",
+       left="llama_rms_norm(x) (transcription), LlamaRMSNorm (transformers), x in bfloat16",
        right='standardize(x.double(), "B T F", over="F", center=False).bfloat16()')
 def _():
     x = torch.from_numpy(data.sequence(B=2, T=8, F=512, seed=15)).bfloat16()
     w = torch.ones(512, dtype=torch.bfloat16)
+    hf = hf_module("llama", hidden_size=512, rms_norm_eps=1e-5)[1].bfloat16()
+    with torch.no_grad():
+        hf.weight.fill_(1.0)
+        ours = [llama_rms_norm(x, w, eps=1e-5), hf(x)]
     exact = standardize(x.double(), "B T F", over="F", center=False, eps=1e-5)
-    return llama_rms_norm(x, w, eps=1e-5).double(), exact.bfloat16().double()
+    return torch.stack(ours).double(), torch.stack([exact, exact]).bfloat16().double()
 
 
 @claim("bf16-rms-differs", chapter=CH, layout="[B,T,F]", expect="differ", min_diff=1e-2,
@@ -239,14 +256,20 @@ def _():
 
 
 @claim("arch-mlcvnets-layernorm2d-is-gn1", chapter=CH, layout="[N,C,H,W]",
-       statement="ml-cvnets' 'layer_norm_2d' (LayerNorm2D_NCHW, our transcription) is "
-                 "GroupNorm(1, C): statistics over C, H and W.",
-       left="MlCvnetsLayerNorm2D(C) (transcription)",
-       right='standardize(x, "N C H W", over="C H W")')
+       statement="MobileViTv2's 'layer_norm_2d' is GroupNorm(1, C): statistics over C, H and W, "
+                 "a weight and bias per channel (ml-cvnets' LayerNorm2D_NCHW, our "
+                 "transcription, and transformers' MobileViTV2TransformerLayer.layernorm_before).",
+       left="layernorm_before (transformers), MlCvnetsLayerNorm2D(C) (transcription)",
+       right='affine(standardize(x, "N C H W", over="C H W"), "N C H W", "C", w, b)')
 def _():
+    layer, norm = hf_module("mobilevitv2")
     x = torch.from_numpy(data.images(N=2, C=8, H=5, W=5, seed=15, dtype=np.float64))
-    norm = MlCvnetsLayerNorm2D(8).double()  # weight 1, bias 0 at initialisation
-    return norm(x), standardize(x, "N C H W", over="C H W")
+    norm, w, b = norm.double(), norm.weight.double(), norm.bias.double()
+    original = MlCvnetsLayerNorm2D(8).double()
+    with torch.no_grad():
+        original.weight.copy_(w), original.bias.copy_(b)
+    ours = affine(standardize(x, "N C H W", over="C H W"), "N C H W", "C", w, b)
+    return torch.stack([norm(x), original(x)]), torch.stack([ours, ours])
 
 
 @claim("arch-vit-ln-per-token", chapter=CH, layout="[B,T,F]",
@@ -319,18 +342,75 @@ def _():
     return norm(x), ours
 
 
-@claim("arch-wav2vec2-conv-gn-is-in", chapter=CH, layout="[B,F,T]",
-       statement="The 'layer_norm' of wav2vec 2.0's first feature-encoder conv is "
-                 "GroupNorm(C, C): one group per channel, statistics over time: Instance Norm.",
-       left="Wav2Vec2GroupNormConvLayer.layer_norm (transformers), on [B, F, T]",
-       right='affine(standardize(x, "B F T", over="T"), "B F T", "F", w, b)')
+@claim("arch-wav2vec2-base-conv-norms", chapter=CH, layout="[B,F,T]",
+       statement="wav2vec 2.0's base configuration (feat_extract_norm='group'): the first conv "
+                 "of the feature encoder ends in GroupNorm(C, C), one group per channel, "
+                 "statistics over time: Instance Norm; the other convs have no norm.",
+       left="Wav2Vec2Model feature encoder (transformers), base configuration",
+       right="each conv; Instance Norm after the first only; GELU")
 def _():
-    layer, norm = hf_module("wav2vec2-conv")
-    x = torch.from_numpy(data.sequence(B=2, T=16, F=8, seed=15, dtype=np.float64))
-    x = x.transpose(1, 2)  # [B, F, T], as the conv layers see it
-    norm, w, b = norm.double(), norm.weight.double(), norm.bias.double()
-    ours = affine(standardize(x, "B F T", over="T"), "B F T", "F", w, b)
-    return norm(x), ours
+    model = wav2vec2_model("base").double()
+    wave = torch.from_numpy(data.sequence(B=2, T=1, F=32, seed=15, dtype=np.float64))[:, 0]
+    h = wave[:, None]  # [B, 1, samples]
+    for k, layer in enumerate(model.feature_extractor.conv_layers):
+        h = layer.conv(h)  # [B, F, T]
+        if k == 0:
+            norm = layer.layer_norm
+            h = affine(standardize(h, "B F T", over="T"), "B F T", "F", norm.weight, norm.bias)
+        h = F.gelu(h)
+    return model.feature_extractor(wave), h
+
+
+@claim("arch-wav2vec2-large-conv-norms", chapter=CH, layout="[B,F,T]",
+       statement="wav2vec 2.0's large configuration (feat_extract_norm='layer'): every conv of "
+                 "the feature encoder ends in a per-frame Layer Norm over its channels.",
+       left="Wav2Vec2Model feature encoder (transformers), large configuration",
+       right="each conv, then per-frame Layer Norm over F, then GELU")
+def _():
+    model = wav2vec2_model("large").double()
+    wave = torch.from_numpy(data.sequence(B=2, T=1, F=32, seed=15, dtype=np.float64))[:, 0]
+    h = wave[:, None]  # [B, 1, samples]
+    for layer in model.feature_extractor.conv_layers:
+        norm = layer.layer_norm
+        h = affine(standardize(layer.conv(h), "B F T", over="F", eps=1e-5), "B F T", "F",
+                   norm.weight, norm.bias)
+        h = F.gelu(h)
+    return model.feature_extractor(wave), h
+
+
+@claim("arch-wav2vec2-base-encoder-post-norm", chapter=CH, layout="[B,T,F]",
+       statement="In the base configuration (do_stable_layer_norm=False) the encoder is "
+                 "post-norm: the encoder's LayerNorm comes before the first layer, and a layer's "
+                 "attention reads its raw input and the layer returns its final LayerNorm's "
+                 "output.",
+       left="what the modules saw in one forward call",
+       right="the post-norm order", tol=0.0)
+def _():
+    model = wav2vec2_model("base")
+    wave = torch.from_numpy(data.sequence(B=2, T=1, F=32, seed=15))[:, 0]
+    first = model.encoder.layers[0]
+    seen = record(lambda: model(wave), encoder_norm=model.encoder.layer_norm, layer=first,
+                  attention=first.attention, final_norm=first.final_layer_norm)
+    left = [seen["layer"].input, seen["attention"].input, seen["layer"].output]
+    right = [seen["encoder_norm"].output, seen["layer"].input, seen["final_norm"].output]
+    return torch.stack(left), torch.stack(right)
+
+
+@claim("arch-wav2vec2-large-encoder-pre-norm", chapter=CH, layout="[B,T,F]",
+       statement="In the large configuration (do_stable_layer_norm=True) the encoder is "
+                 "pre-norm: a layer's LayerNorm reads the layer's input and its attention reads "
+                 "that norm's output, and the encoder's LayerNorm comes after the last layer.",
+       left="what the modules saw in one forward call",
+       right="the pre-norm order", tol=0.0)
+def _():
+    model = wav2vec2_model("large")
+    wave = torch.from_numpy(data.sequence(B=2, T=1, F=32, seed=15))[:, 0]
+    first, last = model.encoder.layers[0], model.encoder.layers[-1]
+    seen = record(lambda: model(wave), encoder_norm=model.encoder.layer_norm, layer=first,
+                  norm=first.layer_norm, attention=first.attention, last=last)
+    left = [seen["norm"].input, seen["attention"].input, seen["encoder_norm"].input]
+    right = [seen["layer"].input, seen["norm"].output, seen["last"].output]
+    return torch.stack(left), torch.stack(right)
 
 
 @claim("arch-conformer-conv-is-bn", chapter=CH, layout="[B,F,T]",
@@ -376,9 +456,9 @@ def _():
 
 
 @claim("arch-llama-is-rmsnorm", chapter=CH, layout="[B,T,F]",
-       statement="LLaMA's RMSNorm with the model's eps 1e-5 (ModelArgs.norm_eps): "
-                 "transformers' LlamaRMSNorm and our transcription of Meta's code are "
-                 "standardize over F without centering, times a weight per feature.",
+       statement="LLaMA's RMSNorm with Llama 2's eps 1e-5: transformers' LlamaRMSNorm and our "
+                 "transcription of Meta's code are standardize over F without centering, times "
+                 "a weight per feature.",
        left="LlamaRMSNorm (transformers), llama_rms_norm (transcription), eps 1e-5",
        right='standardize(x, "B T F", over="F", center=False, eps=1e-5) * w')
 def _():
@@ -406,10 +486,12 @@ def _():
 
 
 @claim("arch-stdconv-weights", chapter=CH, layout="[O,I,kH,kW]",
-       statement="Weight Standardization (timm's StdConv2d, our transcription) standardizes each "
-                 "output channel's kernel over its input channels and positions.",
-       left="timm_std_conv_weight(w) (transcription), eps 1e-6",
-       right='standardize(w, "O I kH kW", over="I kH kW", eps=1e-6)')
+       statement="Weight Standardization (timm's StdConv2d, our transcription, with the eps "
+                 "1e-8 of timm's BiT models) standardizes each output channel's kernel over its "
+                 "input channels and positions.",
+       left="timm_std_conv_weight(w, eps=BIT_STD_CONV_EPS) (transcription)",
+       right='standardize(w, "O I kH kW", over="I kH kW", eps=BIT_STD_CONV_EPS)')
 def _():
     w = torch.randn(16, 8, 3, 3, generator=torch.Generator().manual_seed(15))
-    return timm_std_conv_weight(w), standardize(w, "O I kH kW", over="I kH kW", eps=1e-6)
+    ours = standardize(w, "O I kH kW", over="I kH kW", eps=BIT_STD_CONV_EPS)
+    return timm_std_conv_weight(w, eps=BIT_STD_CONV_EPS), ours

@@ -4,10 +4,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import data, moments
+from .. import data, moments, standardize
 from ..book.ledger import claim
 from ..chapters.numerics import (
     chan_merge,
+    group_norm_one_pass,
     one_pass,
     rms_eps_inside,
     rms_eps_outside,
@@ -112,6 +113,52 @@ def _():
     return y.permute(0, 3, 1, 2), F.group_norm(x, 4)
 
 
+@claim("gn-channels-last-is-one-pass-clamped", chapter=CH, layout="[N,C,H,W]", tol=0.1,
+       statement="On the worked example as an image (channel 0: 10001, 10003; channel 1: 5, 7), "
+                 "channels_last F.group_norm is the one-pass formula clamped at 0: channel 0's "
+                 "variance 1 is computed as 0 and its outputs are ±316 = ±1/√ε; the contiguous "
+                 "kernel gives ±1.",
+       left="F.group_norm(x, 2): channels_last, then contiguous",
+       right="group_norm_one_pass(x, 2), then standardize (two-pass)")
+def _():
+    x = torch.tensor([[[[10001.0, 10003.0]], [[5.0, 7.0]]]])  # [N, C, H, W] = [1, 2, 1, 2]
+    cl = x.contiguous(memory_format=torch.channels_last)
+    two = standardize(x, "N (G Cg) H W", over="Cg H W", G=2)
+    # the outputs near 316 differ by CPU path in their last rounding: compared within 0.1
+    return torch.stack([F.group_norm(cl, 2), F.group_norm(x, 2)]), \
+        torch.stack([group_norm_one_pass(x, 2), two])
+
+
+# --- Keras' one-pass variance ------------------------------------------------------------------
+
+@claim("keras-gn-is-one-pass-by-hand", chapter=CH, layout="[N,H,W,C]", tol=0.0,
+       statement="Keras' GroupNormalization (torch backend) is E[x²] − E[x]² in float32, "
+                 "computed by hand on the same groups: bit for bit, at mean 10^3 where the "
+                 "variance is lost.",
+       left="keras GroupNormalization(groups=4, epsilon=1e-5), float32",
+       right="by hand: mean, E[x²] − mean², rsqrt, x * inv − mean * inv")
+def _():
+    x = shifted_images(1e3).permute(0, 2, 3, 1)  # [N, H, W, C] = [2, 8, 8, 32], mean 10^3
+    xg = x.reshape(2, 8, 8, 4, 8)  # [N, H, W, G, Cg], as Keras splits C
+    mean = xg.mean(dim=(1, 2, 4), keepdim=True)
+    var = (xg**2).mean(dim=(1, 2, 4), keepdim=True) - mean**2  # E[x²] − E[x]²
+    inv = torch.rsqrt(var + 1e-5)
+    by_hand = (xg * inv + (-mean * inv)).reshape(x.shape)
+    layer = load_keras().layers.GroupNormalization(groups=4, epsilon=1e-5)
+    return layer(x), by_hand
+
+
+@claim("keras-gn-float64-is-float32", chapter=CH, layout="[N,H,W,C]", tol=0.0,
+       statement="A Keras layer casts its input to its compute dtype, float32 by default: "
+                 "GroupNormalization on float64 input returns the float32 result, bit for bit.",
+       left="GroupNormalization(x.double()), a float32 tensor",
+       right="GroupNormalization(x.float())")
+def _():
+    x = shifted_images(1e3).permute(0, 2, 3, 1).double()
+    layer = load_keras().layers.GroupNormalization(groups=4, epsilon=1e-5)
+    return layer(x), layer(x.float())
+
+
 # --- half precision ------------------------------------------------------------------------
 
 # Half-precision outputs reach 4, where one float16 step is 0.004: these equalities allow a few.
@@ -178,12 +225,3 @@ def _():
                            dtype=torch.float64)
     x = x / x.pow(2).mean(-1, keepdim=True).sqrt() * 1e-4  # every frame: rms exactly 1e-4
     return rms_eps_inside(x, 1e-8), rms_eps_outside(x, 1e-8)
-
-
-@claim("rms-norm-default-eps-is-finfo", chapter=CH, layout="[B,T,F]",
-       statement="F.rms_norm without eps adds the machine epsilon of the input's dtype "
-                 "(float32: 1.19e-7) inside the root, visible on frames with rms 1e-4.",
-       left="F.rms_norm(x, (F,))", right="x / sqrt(mean(x²) + finfo(float32).eps)")
-def _():
-    x = 1e-4 * torch.randn(4, 50, 64, generator=torch.Generator().manual_seed(6))
-    return F.rms_norm(x, (64,)), rms_eps_inside(x, torch.finfo(torch.float32).eps)
