@@ -6,7 +6,7 @@
 """
 
 from .batches import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches, real_frames
-from .examples import (draw_encoder_padding, growth_table, keras_batch, mask_support,
+from .examples import (draw_encoder_padding, draw_masked_sets, growth_table, keras_batch, mask_support,
                        masked_digest, padded_sets, plain_masked, pollution, real_pixels,
                        tiny_padded, train_bn, two_images, two_sequences, unpack)
 from .feature_encoder import (MODES, TinyFeatureEncoder, conv_output_length, hf_config,
@@ -18,4 +18,4 @@ __all__ = ["pad_sequences", "pad_images", "real_frames", "padded_batches", "Mask
            "padded_pair", "hf_config", "hf_feature_encoder", "hf_wav2vec2", "MODES",
            "tiny_padded", "padded_sets", "plain_masked", "two_sequences", "keras_batch",
            "two_images", "real_pixels", "unpack", "train_bn", "growth_table", "masked_digest",
-           "mask_support", "pollution", "draw_encoder_padding"]
+           "mask_support", "pollution", "draw_masked_sets", "draw_encoder_padding"]

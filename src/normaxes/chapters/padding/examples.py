@@ -7,7 +7,8 @@
   use; :func:`real_pixels` and :func:`unpack` move between padded and packed entries.
 - :func:`train_bn`: a few training steps of Batch Norm on padded batches, masked or not.
 - Plumbing of the chapter's tables and figures: :func:`growth_table`, :func:`masked_digest`,
-  :func:`mask_support`, :func:`pollution`, :func:`draw_encoder_padding`.
+  :func:`mask_support`, :func:`pollution`, :func:`draw_masked_sets`,
+  :func:`draw_encoder_padding`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .batches import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batche
 
 __all__ = ["tiny_padded", "padded_sets", "plain_masked", "two_sequences", "keras_batch",
            "two_images", "real_pixels", "unpack", "train_bn", "growth_table", "masked_digest",
-           "mask_support", "pollution", "draw_encoder_padding"]
+           "mask_support", "pollution", "draw_masked_sets", "draw_encoder_padding"]
 
 
 # --- the worked example ---------------------------------------------------------------------------
@@ -201,6 +202,25 @@ def masked_digest(layout: str, shape, mask, index, G: int = 2) -> str:
         lines.append(f"  {name:<22} over {spec.over:<6} m = {int(s.sum()):>3} without "
                      f"the mask, {int((s & real).sum()):>3} with it")
     return "\n".join(lines)
+
+
+def draw_masked_sets(layout: str, shape, mask, index, G: int = 2):
+    """The cubes of :func:`~normaxes.book.figures.draw_cubes`, one per norm of *layout*, titled
+    with the names of :doc:`notation`: padded entries grey, the masked statistics set of *index*
+    shaded. Returns ``(figure, digest)``, the digest being :func:`masked_digest` (the figure's
+    data as text)."""
+    from ... import NORMS
+    from ...book.figures import CUBE_AXES, draw_cubes
+
+    batch, channel = CUBE_AXES[layout]
+    panels = []
+    for spec in NORMS[layout].values():
+        sizes = {spec.group_axis: G} if spec.group_axis else {}
+        name = BOOK_NAMES.get((spec.name, spec.over), spec.name).replace("(G)", f"({G})")
+        panels.append(dict(layout=spec.layout, over=spec.over, shape=shape, batch=batch,
+                           channel=channel, index=index, mask=mask,
+                           title=f"{name}\nover {spec.over}", **sizes))
+    return draw_cubes(panels), masked_digest(layout, shape, mask, index, G=G)
 
 
 def mask_support() -> str:
