@@ -206,8 +206,8 @@ def _():
 
 @claim("gln-equals-groupnorm1", chapter=CH, layout="[B,T,F]",
        statement="Conv-TasNet's gLN (our transcription of asteroid's GlobLN: over channels and "
-                 "time, per-channel gamma and beta, eps 1e-8) equals nn.GroupNorm(1, C, eps=1e-8) with the same "
-                 "weight and bias.",
+                 "time, per-channel gamma and beta, eps 1e-8) equals nn.GroupNorm(1, C, "
+                 "eps=1e-8) with the same weight and bias.",
        left="asteroid_glob_ln on [B,F,T]", right="nn.GroupNorm(1, 8, eps=1e-8) on [B,F,T]")
 def _():
     x, (gamma, beta) = stream_batch(), gain_bias()

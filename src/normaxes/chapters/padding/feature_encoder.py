@@ -211,7 +211,7 @@ def hf_feature_encoder(tiny: TinyFeatureEncoder):
     enc = Wav2Vec2FeatureEncoder(hf_config(tiny.mode, channels, tiny.kernels, tiny.strides))
     enc = enc.double()
     with torch.no_grad():
-        for layer, conv, norm in zip(enc.conv_layers, tiny.convs, tiny.norms):
+        for layer, conv, norm in zip(enc.conv_layers, tiny.convs, tiny.norms, strict=True):
             layer.conv.weight.copy_(conv.weight)
             if hasattr(layer, "layer_norm"):
                 layer.layer_norm.weight.copy_(norm.weight)
