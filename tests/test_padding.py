@@ -155,7 +155,9 @@ def test_masked_bn_state_dict_matches_batchnorm1d():
     (lambda: MaskedBatchNorm1d(3)(torch.zeros(2, 4, 3), torch.ones(2, 4)), ["boolean"]),
     (lambda: MaskedBatchNorm1d(3)(torch.zeros(2, 4, 3), [[True] * 4] * 2), ["mask must be"]),
     (lambda: MaskedBatchNorm1d(3)(torch.zeros(2, 4, 3), torch.from_numpy(length_mask([1, 0], 4))),
-     ["2 real frames", "1"]),
+     ["2 real frames", "marks 1"]),
+    (lambda: MaskedBatchNorm1d(3)(torch.zeros(2, 4, 3), torch.zeros(2, 4, 1, dtype=torch.bool)),
+     ["2 real frames", "marks 0"]),
 ])
 def test_masked_bn_errors(call, words):
     with pytest.raises(ValueError) as err:
@@ -276,3 +278,46 @@ def test_unpack_inverts_real_frames_and_real_pixels():
     imgs, img_mask, small, _ = two_images()
     assert torch.equal(unpack(real_pixels(imgs, img_mask), img_mask), imgs)
     assert torch.equal(real_pixels(imgs, img_mask)[:12], small.reshape(6, 12).T)
+
+
+# --- Hugging Face's implementation (small random configurations, no download) ---------------------
+
+def test_hf_layer_mode_with_attention_mask_gives_the_waveform_alone():
+    from normaxes.chapters.padding import hf_wav2vec2
+
+    alone, batch = padded_pair()
+    mask = torch.ones(2, 640, dtype=torch.long)
+    mask[0, 400:] = 0
+    for seed in (0, 1):
+        model = hf_wav2vec2("layer", seed=seed)
+        with torch.no_grad():
+            by_itself = model(alone).last_hidden_state[0]
+            padded = model(batch, attention_mask=mask).last_hidden_state[0, :len(by_itself)]
+        torch.testing.assert_close(padded, by_itself, rtol=0, atol=1e-10)
+
+
+def test_hf_encoder_has_the_tiny_encoders_norms_and_frames():
+    from normaxes.chapters.padding import hf_feature_encoder
+
+    _, batch = padded_pair()
+    for mode in ("group", "layer"):
+        tiny = TinyFeatureEncoder(mode, seed=3).double()
+        hf = hf_feature_encoder(tiny)
+        norms = [getattr(layer, "layer_norm", None) for layer in hf.conv_layers]
+        if mode == "group":
+            assert isinstance(norms[0], torch.nn.GroupNorm) and norms[1:] == [None, None]
+            assert norms[0].num_groups == norms[0].num_channels == 4
+        else:
+            assert all(isinstance(n, torch.nn.LayerNorm) for n in norms)
+        with torch.no_grad():
+            torch.testing.assert_close(hf(batch).transpose(1, 2), tiny(batch), rtol=0, atol=1e-12)
+
+
+def test_hf_model_leaves_the_global_generator_alone():
+    from normaxes.chapters.padding import hf_wav2vec2
+
+    torch.manual_seed(5)
+    before = torch.rand(3)
+    torch.manual_seed(5)
+    hf_wav2vec2("group", seed=0)
+    assert torch.equal(torch.rand(3), before)

@@ -1,4 +1,4 @@
-"""Chapter 7: padding and masking. Statistics over T see the padding unless a mask keeps it out."""
+"""The padding chapter's claims: statistics over T see the padding unless a mask keeps it out."""
 
 import numpy as np
 import torch
@@ -8,6 +8,8 @@ from .. import data, load_keras, moments, on_channels_first, standardize, to_num
 from ..book.ledger import claim
 from ..chapters.padding import (
     TinyFeatureEncoder,
+    hf_feature_encoder,
+    hf_wav2vec2,
     keras_batch,
     pad_images,
     pad_sequences,
@@ -114,7 +116,7 @@ def _():
 
 
 @claim("ln-ignores-padding", chapter=CH, layout="[B,T,F]",
-       statement="Layer Norm per frame (over F) gives the real frames the same output, padded "
+       statement="Per-frame Layer Norm (over F) gives the real frames the same output, padded "
                  "or alone: no statistic crosses frames.",
        left="F.layer_norm on the padded batch, sequence a", right="F.layer_norm on a alone")
 def _():
@@ -391,11 +393,46 @@ def _():
     return masked, by_itself
 
 
+@claim("w2v-tiny-is-hf-encoder", chapter=CH, layout="[B,samples] -> [B,T,C]",
+       statement="TinyFeatureEncoder is Hugging Face's Wav2Vec2FeatureEncoder in miniature: "
+                 "given its weights, the encoder transformers builds for the same three "
+                 "convolutions gives the same frames, in both modes.",
+       left="TinyFeatureEncoder(mode) on the padded batch, both modes",
+       right="transformers' Wav2Vec2FeatureEncoder, same weights, both modes")
+def _():
+    _, batch = padded_pair()
+    ours, hf = [], []
+    with torch.no_grad():
+        for mode in ("group", "layer"):
+            tiny = TinyFeatureEncoder(mode, seed=0).double()
+            ours.append(tiny(batch))  # [B, T, C]
+            hf.append(hf_feature_encoder(tiny)(batch).transpose(1, 2))  # [B, C, T] -> [B, T, C]
+    return torch.stack(ours), torch.stack(hf)
+
+
+@claim("w2v-hf-group-mode-mask-no-remedy", chapter=CH, layout="[B,samples] -> [B,T,C]",
+       expect="differ",
+       statement="In Hugging Face's Wav2Vec2Model (small, random, group mode), attention_mask "
+                 "does not help: the output frames of a waveform padded in a batch differ from "
+                 "those of the waveform alone.",
+       left="Wav2Vec2Model group mode, padded batch with attention_mask: the waveform's frames",
+       right="the same model on the waveform alone")
+def _():
+    alone, batch = padded_pair()
+    model = hf_wav2vec2("group", seed=0)
+    mask = torch.ones(2, 640, dtype=torch.long)
+    mask[0, 400:] = 0  # padding
+    with torch.no_grad():
+        by_itself = model(alone).last_hidden_state[0]  # [frames, hidden]
+        padded = model(batch, attention_mask=mask).last_hidden_state[0, :len(by_itself)]
+    return padded, by_itself
+
+
 # --- images of different sizes -------------------------------------------------------------------
 
 @claim("in-img-padding-changes-output", chapter=CH, layout="[N,C,H,W]", expect="differ",
-       statement="Instance Norm (over H and W) gives a small image padded into a batch of larger "
-                 "images another output on its own pixels than alone.",
+       statement="Instance Norm (over H and W) changes the pixels of a small image zero-padded "
+                 "into a batch of larger images.",
        left="F.instance_norm on the padded batch, the small image's pixels",
        right="F.instance_norm on the small image alone")
 def _():

@@ -1,4 +1,5 @@
-"""Chapter 8: which norms are causal in time; Conv-TasNet's global and cumulative layer norms."""
+"""The streaming chapter's claims: which norms are causal in time; Conv-TasNet's global and
+cumulative layer norms (gLN and cLN)."""
 
 import numpy as np
 import torch
@@ -57,7 +58,7 @@ def _():
 # --- causality, measured by perturbing the future -------------------------------------------------
 
 @claim("ln-seq-causal", chapter=CH, layout="[B,T,F]",
-       statement="Layer Norm per frame is causal: perturbing the frames after t leaves the "
+       statement="Per-frame Layer Norm is causal: perturbing the frames after t leaves the "
                  "outputs at frames <= t unchanged, for every t.",
        left="future_leak(F.layer_norm), every t", right="0")
 def _():
@@ -67,8 +68,8 @@ def _():
 
 
 @claim("gln-not-causal", chapter=CH, layout="[B,T,F]", expect="differ",
-       statement="Global layer norm (GroupNorm with one group, over T and F) is not causal: "
-                 "the frames after t change the outputs at frames <= t.",
+       statement="gLN (per-example Layer Norm: GroupNorm with one group, over T and F) is not "
+                 "causal: the frames after t change the outputs at frames <= t.",
        left="future_leak(F.group_norm(·, 1) on [B,F,T])", right="0")
 def _():
     x = stream_batch()
@@ -205,9 +206,8 @@ def _():
 
 @claim("gln-equals-groupnorm1", chapter=CH, layout="[B,T,F]",
        statement="Conv-TasNet's gLN (our transcription of asteroid's GlobLN: over channels and "
-                 "time, per-channel "
-                 "gamma and beta, eps 1e-8) equals nn.GroupNorm(1, C, eps=1e-8) with the same "
-                 "weight and bias.",
+                 "time, per-channel gamma and beta, eps 1e-8) equals nn.GroupNorm(1, C, "
+                 "eps=1e-8) with the same weight and bias.",
        left="asteroid_glob_ln on [B,F,T]", right="nn.GroupNorm(1, 8, eps=1e-8) on [B,F,T]")
 def _():
     x, (gamma, beta) = stream_batch(), gain_bias()

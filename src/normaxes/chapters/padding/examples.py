@@ -7,7 +7,8 @@
   use; :func:`real_pixels` and :func:`unpack` move between padded and packed entries.
 - :func:`train_bn`: a few training steps of Batch Norm on padded batches, masked or not.
 - Plumbing of the chapter's tables and figures: :func:`growth_table`, :func:`masked_digest`,
-  :func:`mask_support`, :func:`pollution`, :func:`summary_table`.
+  :func:`mask_support`, :func:`pollution`, :func:`draw_masked_sets`,
+  :func:`draw_encoder_padding`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .batches import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batche
 
 __all__ = ["tiny_padded", "padded_sets", "plain_masked", "two_sequences", "keras_batch",
            "two_images", "real_pixels", "unpack", "train_bn", "growth_table", "masked_digest",
-           "mask_support", "pollution", "summary_table", "draw_encoder_padding"]
+           "mask_support", "pollution", "draw_masked_sets", "draw_encoder_padding"]
 
 
 # --- the worked example ---------------------------------------------------------------------------
@@ -155,9 +156,9 @@ def train_bn(packed: bool):
 TORCH_NORMS = {
     "Batch Norm": lambda v: on_channels_first(
         lambda u: F.batch_norm(u, None, None, training=True), v),
-    "Group Norm (G=2)": lambda v: on_channels_first(lambda u: F.group_norm(u, 2), v),
+    "GN(2)": lambda v: on_channels_first(lambda u: F.group_norm(u, 2), v),
     "Instance Norm": lambda v: on_channels_first(F.instance_norm, v),
-    "Layer Norm": lambda v: F.layer_norm(v, v.shape[-1:]),
+    "per-frame Layer Norm": lambda v: F.layer_norm(v, v.shape[-1:]),
 }
 """PyTorch's functional norms on a sequence ``[B, T, F]`` (channels first where they need it)."""
 
@@ -179,6 +180,12 @@ def growth_table(seq, pads=(0, 5, 10, 20, 40)):
     return markdown_table(rows), diffs
 
 
+BOOK_NAMES = {("Layer Norm", "F"): "per-frame Layer Norm",
+              ("Layer Norm", "C H W"): "per-example Layer Norm",
+              ("Group Norm", "T Fg"): "GN(G)", ("Group Norm", "Cg H W"): "GN(G)"}
+"""The names of :doc:`notation` for the package's norms, by ``(name, over)``."""
+
+
 def masked_digest(layout: str, shape, mask, index, G: int = 2) -> str:
     """What the masked cube figure of :func:`~normaxes.book.figures.draw_norms` shows, as text:
     for each norm, the size m of the statistics set of *index* without the mask and the number
@@ -191,9 +198,29 @@ def masked_digest(layout: str, shape, mask, index, G: int = 2) -> str:
     for spec in NORMS[layout].values():
         sizes = {spec.group_axis: G} if spec.group_axis else {}
         s = shared_with(spec.layout, spec.over, shape, index, **sizes)
-        lines.append(f"  {spec.name:<14} over {spec.over:<6} m = {int(s.sum()):>3} without "
+        name = BOOK_NAMES.get((spec.name, spec.over), spec.name).replace("(G)", f"({G})")
+        lines.append(f"  {name:<22} over {spec.over:<6} m = {int(s.sum()):>3} without "
                      f"the mask, {int((s & real).sum()):>3} with it")
     return "\n".join(lines)
+
+
+def draw_masked_sets(layout: str, shape, mask, index, G: int = 2):
+    """The cubes of :func:`~normaxes.book.figures.draw_cubes`, one per norm of *layout*, titled
+    with the names of :doc:`notation`: padded entries grey, the masked statistics set of *index*
+    shaded. Returns ``(figure, digest)``, the digest being :func:`masked_digest` (the figure's
+    data as text)."""
+    from ... import NORMS
+    from ...book.figures import CUBE_AXES, draw_cubes
+
+    batch, channel = CUBE_AXES[layout]
+    panels = []
+    for spec in NORMS[layout].values():
+        sizes = {spec.group_axis: G} if spec.group_axis else {}
+        name = BOOK_NAMES.get((spec.name, spec.over), spec.name).replace("(G)", f"({G})")
+        panels.append(dict(layout=spec.layout, over=spec.over, shape=shape, batch=batch,
+                           channel=channel, index=index, mask=mask,
+                           title=f"{name}\nover {spec.over}", **sizes))
+    return draw_cubes(panels), masked_digest(layout, shape, mask, index, G=G)
 
 
 def mask_support() -> str:
@@ -265,24 +292,6 @@ def pollution(batches, feature: int = 0, shift: float = 3.0) -> str:
         f"{var_ratio[others].max():.2f}",
         f"running_mean, padded / real frames: {mean_ratio[big].min():.2f} to "
         f"{mean_ratio[big].max():.2f} ({big.sum()} of {F_} features with |mean| > 0.5)"])
-
-
-def summary_table(rows) -> str:
-    """The chapter's summary: *rows* of ``(norm, input, reduces over, claim without the mask,
-    claim with the mask or None)``, each claim run and printed with its verdict, linked to its
-    block."""
-    from ...book import ledger
-    from ...book.tables import markdown_table
-
-    def cell(name):
-        if name is None:
-            return "not needed"
-        r = ledger.check(name)
-        return f"{{ref}}`{r.verdict} <{ledger.anchor(name)}>` ({r.measured})"
-
-    return markdown_table([{"norm": n, "input": i, "reduces over": o,
-                            "zero-padded vs. alone, no mask": cell(u),
-                            "with the mask vs. alone": cell(m)} for n, i, o, u, m in rows])
 
 
 def draw_encoder_padding(alone, batch, n: int):

@@ -3,14 +3,17 @@
 The real encoder (fairseq's ``ConvFeatureExtractionModel``, Hugging Face's
 ``Wav2Vec2FeatureEncoder``) has seven convolutions with 512 channels and two modes:
 
-- ``"group"`` (fairseq ``mode="default"``): a ``GroupNorm`` with one group per channel
-  (``num_groups = num_channels``) after the **first** convolution only, i.e. statistics over time,
-  per sequence and channel; the other convolutions have no norm.
-- ``"layer"`` (fairseq ``mode="layer_norm"``): a ``LayerNorm`` over the channels of each frame
-  after **every** convolution.
+- ``"group"`` (fairseq ``extractor_mode="default"``, the base configuration): a ``GroupNorm`` with
+  one group per channel (``num_groups = num_channels``) after the **first** convolution only, i.e.
+  statistics over time, per sequence and channel; the other convolutions have no norm.
+- ``"layer"`` (fairseq ``extractor_mode="layer_norm"``, the large LV-60 and XLS-R
+  configurations): a ``LayerNorm`` over the channels of each frame after **every** convolution.
 
 Each convolution is followed by a GELU. :class:`TinyFeatureEncoder` builds both modes with the same
-structure, few channels and seeded weights, so that their behaviour on padded input can be checked.
+structure, few channels and seeded weights, so that their behaviour on padded input can be checked;
+:func:`hf_feature_encoder` copies its weights into Hugging Face's own ``Wav2Vec2FeatureEncoder``
+and :func:`hf_wav2vec2` builds a small random ``Wav2Vec2Model`` (no download), so that the claims
+can run the shipped code.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ..._arrays import is_torch
 from ...core import standardize
 
 __all__ = ["TinyFeatureEncoder", "conv_output_length", "receptive_field", "toy_waveform",
-           "padded_pair", "MODES"]
+           "padded_pair", "hf_config", "hf_feature_encoder", "hf_wav2vec2", "MODES"]
 
 MODES = ("group", "layer")
 
@@ -171,3 +174,55 @@ class TinyFeatureEncoder(torch.nn.Module):
             if valid is not None:
                 h = torch.where(valid, h, torch.zeros((), dtype=h.dtype))
         return h.transpose(1, 2)  # [B, T, C]
+
+
+# --- Hugging Face's implementation, with small random configurations -----------------------------
+
+def _transformers():
+    """Import ``transformers`` once, without the warning its progress bars print to stderr when
+    ipywidgets is missing (a notebook output must hold no warning)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import transformers
+    return transformers
+
+
+def hf_config(mode: str = "group", channels=(4, 4, 4), kernels=(10, 3, 3), strides=(5, 2, 2)):
+    """A small ``transformers.Wav2Vec2Config`` with the convolutions of :class:`TinyFeatureEncoder`
+    and ``feat_extract_norm=mode`` (a 1-layer Transformer of width 8; no download)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return _transformers().Wav2Vec2Config(
+        feat_extract_norm=mode, conv_dim=tuple(channels), conv_kernel=tuple(kernels),
+        conv_stride=tuple(strides), conv_bias=False, hidden_size=8, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=16, num_conv_pos_embeddings=4,
+        num_conv_pos_embedding_groups=2)
+
+
+def hf_feature_encoder(tiny: TinyFeatureEncoder):
+    """Hugging Face's ``Wav2Vec2FeatureEncoder`` for the configuration of *tiny*, in float64, with
+    *tiny*'s convolution and norm weights copied in. It returns ``[B, C, T]`` (channels first)."""
+    _transformers()
+    from transformers.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2FeatureEncoder
+
+    channels = tuple(c.out_channels for c in tiny.convs)
+    enc = Wav2Vec2FeatureEncoder(hf_config(tiny.mode, channels, tiny.kernels, tiny.strides))
+    enc = enc.double()
+    with torch.no_grad():
+        for layer, conv, norm in zip(enc.conv_layers, tiny.convs, tiny.norms, strict=True):
+            layer.conv.weight.copy_(conv.weight)
+            if hasattr(layer, "layer_norm"):
+                layer.layer_norm.weight.copy_(norm.weight)
+                layer.layer_norm.bias.copy_(norm.bias)
+    return enc
+
+
+def hf_wav2vec2(mode: str = "group", *, seed: int = 0):
+    """A small Hugging Face ``Wav2Vec2Model`` of :func:`hf_config` with random weights (seeded), in
+    float64 and eval mode: the shipped forward pass, feature encoder to Transformer."""
+    Wav2Vec2Model = _transformers().Wav2Vec2Model
+    with torch.random.fork_rng(devices=[]):  # the global generator is left as it was
+        torch.manual_seed(seed)
+        return Wav2Vec2Model(hf_config(mode)).double().eval()

@@ -64,21 +64,30 @@ def gain_bias(C: int = 8, seed: int = 8):
 
 
 def causality_table(norms: dict, x, xk=None):
-    """Run every norm of *norms* (name -> callable on ``[B, T, F]``) through :func:`future_leak`,
-    :func:`causal_frames` and :func:`batch_leak` on *x* (on *xk* for names containing "keras").
+    """Run every implementation of every norm through :func:`future_leak`, :func:`causal_frames`
+    and :func:`batch_leak` on *x* (on *xk* for implementations whose label contains "keras").
 
-    Returns ``(markdown, verdict)``: the table, and per name ``(causal at every t, mixes
-    sequences, largest change of the past, first t whose past changes or None)``.
+    *norms* maps a norm's name to ``{implementation label: callable on [B, T, F]}``. The
+    implementations of one norm must agree on the verdicts (asserted); the table prints one row
+    per norm, its implementations, and the largest changes over them. Returns
+    ``(markdown, verdict)``: the table, and per norm ``(causal at every t, mixes sequences,
+    largest change of the past, first t whose past changes or None)``.
     """
     rows, verdict = [], {}
-    for name, norm in norms.items():
-        inp = xk if "keras" in name else x
-        leaks = future_leak(norm, inp)  # once: causal_frames would run the same probe again
-        ok, leak = causal_from_leak(leaks, inp), float(leaks.max())
-        other = batch_leak(norm, inp)
-        first = None if ok.all() else int(np.flatnonzero(~ok)[0])
-        verdict[name] = (bool(ok.all()), other > 1e-6, leak, first)
-        rows.append({"norm": name, "causal at every $t$": "yes" if ok.all() else "no",
+    for name, impls in norms.items():
+        seen = []
+        for label, norm in impls.items():
+            inp = xk if "keras" in label else x
+            leaks = future_leak(norm, inp)  # once: causal_frames would run the same probe again
+            ok, other = causal_from_leak(leaks, inp), batch_leak(norm, inp)
+            first = None if ok.all() else int(np.flatnonzero(~ok)[0])
+            seen.append((bool(ok.all()), other > 1e-6, float(leaks.max()), first, other))
+        assert len({(c, m, f) for c, m, _, f, _ in seen}) == 1, (name, seen)  # they agree
+        causal, mixes, _, first, _ = seen[0]
+        leak, other = max(v[2] for v in seen), max(v[4] for v in seen)
+        verdict[name] = (causal, mixes, leak, first)
+        rows.append({"norm": name, "run as": ", ".join(impls),
+                     "causal at every $t$": "yes" if causal else "no",
                      "first $t$ whose past changes": "none" if first is None else first,
                      "largest change of the past": f"{leak:.2g}",
                      "change from other sequences": f"{other:.2g}"})
@@ -95,16 +104,17 @@ def _bucket(e):
     return f"≤ 1e{int(np.ceil(np.log10(e))):+03d}"
 
 
-def float32_table():
+def float32_table(shown=("naive", "shifted")):
     """:func:`float32_error` for every library, accumulation and mean of the chapter, at every
-    length of :data:`LENGTHS`. Returns ``(markdown, err)``: the table (each error rounded up to
-    the next power of ten) and ``err[(library, accumulate, mean)]``, one error per length."""
+    length of :data:`LENGTHS`. Returns ``(markdown, err)``: the table of the accumulations
+    *shown* (each error rounded up to the next power of ten) and
+    ``err[(library, accumulate, mean)]``, one error per length, for every accumulation."""
     err = {(lib, acc, off): np.array([float32_error(T, acc, offset=off, backend=lib)
                                       for T in LENGTHS])
            for lib in BACKENDS for acc in ACCUMULATE for off in OFFSETS}
     rows = [{"library": LABEL[lib], "accumulate": acc, "mean": f"{off:g}",
              **{f"T = 1e{int(np.log10(T))}": _bucket(v) for T, v in zip(LENGTHS, e)}}
-            for (lib, acc, off), e in err.items()]
+            for (lib, acc, off), e in err.items() if acc in shown]
     return markdown_table(rows), err
 
 
@@ -172,11 +182,12 @@ def draw_float32(err):
 
 
 def measured_sets(x, index):
-    """The statistics sets of Layer Norm, gLN and the cumulative layer norm at *index* of the
-    sequence batch *x* ``[B, T, F]``, measured with :func:`influence` (autograd), and checked:
-    Layer Norm's and gLN's are their ``(layout, over)`` sets, the cumulative norm's is gLN's cut
-    at frame t, and Batch Norm in eval mode depends on the entry alone. Returns ``(sets, digest)``:
-    the three boolean arrays and one line per set (its size and frames) for the figure."""
+    """The statistics sets of per-frame Layer Norm, gLN and cLN (the cumulative layer norm) at
+    *index* of the sequence batch *x* ``[B, T, F]``, measured with :func:`influence` (autograd),
+    and checked: per-frame Layer Norm's and gLN's are their ``(layout, over)`` sets, cLN's is
+    gLN's cut at frame t, and Batch Norm in eval mode depends on the entry alone. Returns
+    ``(sets, digest)``: the three boolean arrays, keyed by name, and one line per set (its size
+    and frames) for the figure."""
     import torch.nn.functional as F
 
     from ... import on_channels_first
@@ -186,12 +197,12 @@ def measured_sets(x, index):
 
     index = tuple(index)
     sets = {
-        "LN": influence(lambda v: F.layer_norm(v, v.shape[-1:]), x, index),
+        "per-frame Layer Norm": influence(lambda v: F.layer_norm(v, v.shape[-1:]), x, index),
         "gLN": influence(lambda v: on_channels_first(lambda u: F.group_norm(u, 1), v), x, index),
         "cLN": influence(cumulative_ln, x, index),
     }
     shape = tuple(x.shape)
-    assert (sets["LN"] == shared_with("B T F", "F", shape, index)).all()
+    assert (sets["per-frame Layer Norm"] == shared_with("B T F", "F", shape, index)).all()
     assert (sets["gLN"] == shared_with("B T F", "T F", shape, index)).all()
     past = shared_with("B T F", "T F", shape, index) & prefix_mask(shape, (1,), (index[1],))
     assert (sets["cLN"] == past).all()
@@ -199,6 +210,6 @@ def measured_sets(x, index):
     only_i = np.zeros(shape, bool)
     only_i[index] = True  # the entry itself and nothing else: no statistics set
     assert (influence(lambda v: on_channels_first(bn, v), x, index) == only_i).all()
-    digest = "\n".join(f"{short:>3}: {s.sum():>2} entries, frames "
+    digest = "\n".join(f"{short:>20}: {s.sum():>2} entries, frames "
                        f"{sorted(set(np.nonzero(s)[1].tolist()))}" for short, s in sets.items())
     return sets, digest
