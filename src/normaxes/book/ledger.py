@@ -20,12 +20,13 @@ from typing import Callable
 
 import numpy as np
 
+from ..envs import EnvMissing
 from ..interop import to_numpy
 from .tables import markdown_table
 
 __all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "verdicts",
            "anchor", "shown_in", "run_all", "table", "format_diff", "format_bound", "equal_bound",
-           "claim_code", "chapter_docs", "chapter_tables"]
+           "claim_code", "chapter_docs", "chapter_tables", "Skipped"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 EXPECTS = ("equal", "differ", "greater", "less")
@@ -119,6 +120,30 @@ class Result:
 
     def _repr_markdown_(self) -> str:  # for chapter pages
         return f"`{self.line()}`"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A claim that was not run: it needs an environment that is not built here (``.venv-tf``
+    on Colab, Binder or a reader's own Jupyter). It never holds; :attr:`line` is the skip line.
+    Only the display functions and ``skip_missing=True`` give one: :func:`check` and :func:`run`
+    raise :class:`~normaxes.envs.EnvMissing`, so the tests never skip a claim."""
+
+    claim: Claim
+    line_text: str  # normaxes.envs.skip_line: "skipped: needs the TensorFlow environment; ..."
+    holds = False
+    verdict = "skipped"
+
+    @property
+    def measured(self) -> str:
+        """What was measured: nothing; why (the skip line without its ``skipped:``)."""
+        return self.line_text.removeprefix("skipped: ")
+
+    def line(self) -> str:
+        return f"[skipped] {self.claim.name}: {self.measured}"
+
+    def __repr__(self) -> str:
+        return self.line()
 
 
 REGISTRY: dict[str, Claim] = {}
@@ -282,9 +307,20 @@ def _ulp(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.spacing(coarse.type(scale)))
 
 
-def check(name: str) -> Result:
-    """Run claim *name*; raise ``AssertionError`` unless it holds."""
-    r = run(name)
+def check(name: str, skip_missing: bool = False) -> Result | Skipped:
+    """Run claim *name*; raise ``AssertionError`` unless it holds.
+
+    A claim that needs an environment that is not built raises
+    :class:`~normaxes.envs.EnvMissing`; with *skip_missing*, it gives a :class:`Skipped` instead
+    (for a chapter cell that builds its own table of claims; it is never a claim that holds).
+    """
+    if skip_missing:
+        try:
+            r = run(name)
+        except EnvMissing as err:
+            return Skipped(_get(name), err.skip_line)
+    else:
+        r = run(name)
     assert r.holds, r.line() + f" (expected {r.claim.expect}: {r.claim.statement})"
     return r
 
@@ -308,7 +344,7 @@ def show(name: str, fold: bool = False) -> None:
     """
     from IPython.display import Markdown, display
 
-    r = check(name)
+    r = check(name, skip_missing=True)
     code = f"```python\n{claim_code(r.claim).rstrip()}\n```"
     if fold:
         summary = f"<summary>The code of <code>{name}</code></summary>"
@@ -316,7 +352,8 @@ def show(name: str, fold: bool = False) -> None:
     display(Markdown(
         f"({anchor(name)})=\n\n"
         f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n{code}\n\n"
-        f"Measured: **{r.verdict}**, {r.measured}."
+        + (f"Measured: **{r.verdict}**, {r.measured}." if not isinstance(r, Skipped)
+           else _skip_md(r) + ".")
     ))
 
 
@@ -328,10 +365,10 @@ def verdict(name: str) -> None:
     """
     from IPython.display import Markdown, display
 
-    r = check(name)
+    r = check(name, skip_missing=True)
     display(Markdown(
         f"Claim {{ref}}`{name} <{anchor(name)}>` ({r.claim.layout}): "
-        f"**{r.verdict}**, {r.measured}."
+        + (f"**{r.verdict}**, {r.measured}." if not isinstance(r, Skipped) else _skip_md(r) + ".")
     ))
 
 
@@ -347,10 +384,11 @@ def verdicts(names: list[str]) -> None:
 
     rows = []
     for name in names:
-        r = check(name)
+        r = check(name, skip_missing=True)
         rows.append({"claim": f"{{ref}}`{name} <{anchor(name)}>`",
                      "statement": r.claim.statement,
-                     "measured": f"**{r.verdict}**, {r.measured}"})
+                     "measured": f"**{r.verdict}**, {r.measured}" if not isinstance(r, Skipped)
+                     else _skip_md(r)})
     display(Markdown(markdown_table(rows, ["claim", "statement", "measured"])))
 
 
@@ -406,9 +444,31 @@ def claim_code(c: Claim) -> str:
     return body
 
 
-def run_all(chapter: str | None = None) -> list[Result]:
-    """Run every claim (of one *chapter*, if given)."""
-    return [run(c.name) for c in claims(chapter)]
+def _skip_md(r: Skipped) -> str:
+    """The skip line as Markdown: the verdict word in bold, as a measured verdict is."""
+    return f"**skipped**: {r.measured}"
+
+
+def run_all(chapter: str | None = None, *, skip_missing: bool = False) -> list[Result]:
+    """Run every claim (of one *chapter*, if given).
+
+    A claim that needs an environment that is not built raises
+    :class:`~normaxes.envs.EnvMissing`. With *skip_missing* (the ledger page, run where
+    ``.venv-tf`` is missing), such claims are left out of the list and one line per environment
+    is printed instead: the skip line, then how many claims and which.
+    """
+    if not skip_missing:
+        return [run(c.name) for c in claims(chapter)]
+    out, skipped = [], {}
+    for c in claims(chapter):
+        try:
+            out.append(run(c.name))
+        except EnvMissing as err:
+            skipped.setdefault(err.skip_line, []).append(c.name)
+    for line, names in skipped.items():
+        print(f"{line}: {len(names)} claim{'s' * (len(names) != 1)} not run "
+              f"({', '.join(names)})")
+    return out
 
 
 _COLUMNS = ["verdict", "max. difference", "claim (layout): statement, *the two sides*"]
