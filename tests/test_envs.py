@@ -177,6 +177,16 @@ def test_run_all_leaves_out_what_it_cannot_run_and_says_so(no_tf, capsys):
     assert results and all(r.holds for r in results)
     assert not {r.claim.name for r in results} & set(names)
     assert len(results) + len(names) == len(ledger.claims("frameworks"))
+    assert [s.claim.name for s in results.skipped] == names
+    # the ledger page's table lists them, each marked skipped with the reason, none as holding
+    text = ledger.chapter_tables(results, {"frameworks": "frameworks"}, link=True)
+    head, _, *rows = text.split("\n\n", 1)[1].splitlines()
+    assert text.startswith(f"**{{doc}}`frameworks`**: {len(results) + len(names)} claims, "
+                           f"{len(results)} hold, {len(names)} skipped.")
+    marked = [row for row in rows if row.startswith("| **skipped** |")]
+    assert len(marked) == len(names) and all(SKIP_TF.removeprefix("skipped: ") in row
+                                              for row in marked)
+    assert all(any(f"`{n} <claim-{n}>`" in row for row in marked) for n in names)
 
 
 def test_with_tf_built_the_claims_that_need_it_are_measured(monkeypatch, capsys):

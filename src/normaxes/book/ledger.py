@@ -449,23 +449,35 @@ def _skip_md(r: Skipped) -> str:
     return f"**skipped**: {r.measured}"
 
 
-def run_all(chapter: str | None = None, *, skip_missing: bool = False) -> list[Result]:
+class Results(list):
+    """What :func:`run_all` returns: the results of the claims it ran, and in :attr:`skipped` the
+    claims it could not run (:class:`Skipped`), which :func:`chapter_tables` lists as such."""
+
+    skipped: list[Skipped]
+
+    def __init__(self, results=(), skipped=()):
+        super().__init__(results)
+        self.skipped = list(skipped)
+
+
+def run_all(chapter: str | None = None, *, skip_missing: bool = False) -> Results:
     """Run every claim (of one *chapter*, if given).
 
     A claim that needs an environment that is not built raises
     :class:`~normaxes.envs.EnvMissing`. With *skip_missing* (the ledger page, run where
-    ``.venv-tf`` is missing), such claims are left out of the list and one line per environment
-    is printed instead: the skip line, then how many claims and which.
+    ``.venv-tf`` is missing), such claims are left out of the list, kept in its ``skipped``,
+    and one line per environment is printed: the skip line, then how many claims and which.
     """
     if not skip_missing:
-        return [run(c.name) for c in claims(chapter)]
-    out, skipped = [], {}
+        return Results(run(c.name) for c in claims(chapter))
+    out = Results()
     for c in claims(chapter):
         try:
             out.append(run(c.name))
         except EnvMissing as err:
-            skipped.setdefault(err.skip_line, []).append(c.name)
-    for line, names in skipped.items():
+            out.skipped.append(Skipped(c, err.skip_line))
+    for line in dict.fromkeys(s.line_text for s in out.skipped):
+        names = [s.claim.name for s in out.skipped if s.line_text == line]
         print(f"{line}: {len(names)} claim{'s' * (len(names) != 1)} not run "
               f"({', '.join(names)})")
     return out
@@ -479,6 +491,8 @@ def _row(r: Result, *, chapter: bool = False, link: bool = False) -> dict:
     (with *link*, its name links to the claim's block, see :func:`anchor`)."""
     c = r.claim
     verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
+    if isinstance(r, Skipped):  # not run here: why, in place of the difference
+        verdict = f"**{r.verdict}**"
     where = f"{c.chapter}, " if chapter else ""
     name = f"{{ref}}`{c.name} <{anchor(c.name)}>`" if link else f"`{c.name}`"
     text = f"{name} ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
@@ -546,10 +560,14 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None, *,
     statement and its two computations in one cell, so that the table fits the text column.
     With *link*, each claim's name links to its block (every claim's block must then be shown
     somewhere in the book: the ledger page shows those no chapter shows, see :func:`shown_in`).
+    The claims :func:`run_all` skipped (``skip_missing=True``) get a row each, marked
+    **skipped** with the reason, and are counted as such.
     """
     docs = docs or {}
     by_chapter: dict[str, list[Result]] = {}
-    for r in results:
+    skipped = getattr(results, "skipped", [])  # run_all(skip_missing=True): rows that say so
+    rank = {c.name: k for k, c in enumerate(claims())} if skipped else {}
+    for r in sorted([*results, *skipped], key=lambda r: rank.get(r.claim.name, 0)):
         by_chapter.setdefault(r.claim.chapter, []).append(r)
     parts = []
     order = [c for c in docs if c in by_chapter] + sorted(c for c in by_chapter if c not in docs)
@@ -557,7 +575,9 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None, *,
         rs = by_chapter[chapter]
         where = f"{{doc}}`{docs[chapter]}`" if chapter in docs else f"`{chapter}`"
         held = sum(r.holds for r in rs)
+        missed = sum(isinstance(r, Skipped) for r in rs)
         parts.append(f"**{where}**: {len(rs)} claim{'s' * (len(rs) != 1)}, "
-                     f"{held} hold{'s' * (held == 1)}.")
+                     f"{held} hold{'s' * (held == 1)}"
+                     + (f", {missed} skipped." if missed else "."))
         parts.append(markdown_table([_row(r, link=link) for r in rs], _COLUMNS))
     return "\n\n".join(parts)
