@@ -303,13 +303,38 @@ def test_a_chapter_runs_to_its_end_without_tensorflow(path, tmp_path):
     print(f"{path.stem}: ran without .venv-tf in {seconds:.0f} s, {skipped} cells skipped a part")
 
 
-def test_every_other_chapter_reaches_no_tensorflow():
-    """The chapters not run above call no function, claim or exercise that reaches run_in: with
-    TensorFlow or without, they run the same code (nbval checks it with)."""
+def test_the_analysis_reads_every_way_a_cell_reaches_tensorflow(tmp_path):
+    """A chapter is read as reaching TensorFlow through a claim that needs it, a helper that
+    calls run_in, run_in or needs itself, or the whole ledger; the install cell, magics and
+    claims that need no TensorFlow do not count. Every chapter not run above is thereby proved
+    to reach none of these."""
+    from normaxes.book.firstcell import first_cell
+
+    def chapter(name, *sources):
+        cells = [first_cell()] + [{"cell_type": "code", "source": src, "metadata": {},
+                                   "outputs": [], "execution_count": None} for src in sources]
+        path = tmp_path / f"{name}.ipynb"
+        path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                    "nbformat_minor": 5}))
+        return path
+
+    reached = {
+        "claim": chapter("claim", 'ledger.verdict("fig3-tf-seq")'),
+        "claims": chapter("claims", 'for n in ["ln-seq-torch", "tfa-in-default-img"]:\n'
+                                    '    ledger.show(n)'),
+        "helper": chapter("helper", "from normaxes.chapters.frameworks import in_tf\n"
+                                    "f = in_tf('tf.keras.layers.LayerNormalization()')"),
+        "direct": chapter("direct", "%matplotlib inline\nfrom normaxes import envs\n"
+                                    "envs.run_in('tf', 'y = 1', {}, 'y')"),
+        "ledger": chapter("ledger", "results = ledger.run_all()"),
+    }
+    for name, path in reached.items():
+        assert tf_reasons(path), name
+    plain = chapter("plain", 'ledger.verdicts(["ln-seq-torch", "bn-seq-torch"])',
+                    "x = standardize(data.tiny_sequence(), 'B T F', over='F')")
+    assert not tf_reasons(plain)
     others = sorted(set(CHAPTERS.glob("*.ipynb")) - set(tf_chapters()))
-    assert others
-    for path in others:
-        assert not tf_reasons(path), path.name
+    assert others and (CHAPTERS / "axes.ipynb") in others
 
 
 def test_no_stored_output_was_made_without_tensorflow():

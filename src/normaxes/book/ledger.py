@@ -125,9 +125,9 @@ class Result:
 @dataclass(frozen=True)
 class Skipped:
     """A claim that was not run: it needs an environment that is not built here (``.venv-tf``
-    on Colab, Binder or a reader's own Jupyter). It never holds; :attr:`line` is the skip line.
+    on Colab, Binder or a reader's own Jupyter). It never holds; ``line()`` gives the skip line.
     Only the display functions and ``skip_missing=True`` give one: :func:`check` and :func:`run`
-    raise :class:`~normaxes.envs.EnvMissing`, so the tests never skip a claim."""
+    raise ``normaxes.envs.EnvMissing``, so the tests never skip a claim."""
 
     claim: Claim
     line_text: str  # normaxes.envs.skip_line: "skipped: needs the TensorFlow environment; ..."
@@ -136,7 +136,7 @@ class Skipped:
 
     @property
     def measured(self) -> str:
-        """What was measured: nothing; why (the skip line without its ``skipped:``)."""
+        """The reason it was not measured, the skip line without its first word."""
         return self.line_text.removeprefix("skipped: ")
 
     def line(self) -> str:
@@ -311,7 +311,7 @@ def check(name: str, skip_missing: bool = False) -> Result | Skipped:
     """Run claim *name*; raise ``AssertionError`` unless it holds.
 
     A claim that needs an environment that is not built raises
-    :class:`~normaxes.envs.EnvMissing`; with *skip_missing*, it gives a :class:`Skipped` instead
+    ``normaxes.envs.EnvMissing``; with *skip_missing*, it gives a :class:`Skipped` instead
     (for a chapter cell that builds its own table of claims; it is never a claim that holds).
     """
     if skip_missing:
@@ -464,7 +464,7 @@ def run_all(chapter: str | None = None, *, skip_missing: bool = False) -> Result
     """Run every claim (of one *chapter*, if given).
 
     A claim that needs an environment that is not built raises
-    :class:`~normaxes.envs.EnvMissing`. With *skip_missing* (the ledger page, run where
+    ``normaxes.envs.EnvMissing``. With *skip_missing* (the ledger page, run where
     ``.venv-tf`` is missing), such claims are left out of the list, kept in its ``skipped``,
     and one line per environment is printed: the skip line, then how many claims and which.
     """
