@@ -36,13 +36,16 @@ help:
 	@echo "make pdf             the single-page book printed by headless Chromium: _build/pdf/normaxes.pdf"
 	@echo "make test-threads    nbval with OMP_NUM_THREADS=1, with =2, and with ATEN_CPU_CAPABILITY=default"
 	@echo "make execute         re-execute every chapter in place (for authors)"
-	@echo "make lab             open the chapters in JupyterLab (pinned, in .venv, kernel python3)"
+	@echo "make lab             open the chapters in JupyterLab (pinned, in .venv, kernel python3;"
+	@echo "                     builds .venv and .venv-tf first if they are not there)"
 	@echo "make bench           the benchmark: ratios to the native kernels, nbval, page bytes,"
 	@echo "                     and the browser test's wall time (BENCH_ARGS=--only browser)"
-	@echo "make env-tf          build .venv-tf (TensorFlow 2.15, TF-Addons; test and execute need it)"
+	@echo "make env-tf          build .venv-tf (TensorFlow 2.15, TF-Addons; lab, test and execute build it)"
 	@echo "make clean           remove _build (keeps .venv)"
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-lab.txt constraints.txt pyproject.toml
+	@echo "make: installing the book's environment $(VENV) (PyTorch, Keras, JAX and Flax, JupyterLab,"
+	@echo "      the test tools; exact pins): a few minutes the first time, pip prints nothing meanwhile"
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -51,17 +54,22 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-lab.txt constraints
 	@# build matplotlib's font cache now, so that no notebook prints the notice to stderr
 	$(PY) -c "import matplotlib.pyplot"
 	@touch $(STAMP)
+	@echo "make: $(VENV) is ready"
 
 install: $(STAMP)
 
 # every package of the tree is pinned in requirements-tf.txt: pip installs exactly those, resolves
 # nothing, and `pip check` confirms that the tree is complete
 $(TF_STAMP): requirements-tf.txt
+	@echo "make: building the TensorFlow environment $(VENV_TF) (TensorFlow 2.15 and TF-Addons 0.23, for"
+	@echo "      the claims that run them): about 1.3 GB and 4 to 5 minutes on two cores, most of it"
+	@echo "      unpacking; pip prints nothing meanwhile"
 	@test -x $(VENV_TF)/bin/python || python3 -m venv $(VENV_TF)
 	$(VENV_TF)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
 	  -r requirements-tf.txt
 	$(VENV_TF)/bin/python -m pip check
 	@touch $(TF_STAMP)
+	@echo "make: $(VENV_TF) is ready"
 
 env-tf: $(TF_STAMP)
 
@@ -133,8 +141,11 @@ clean:
 
 # JupyterLab on the book's notebooks, from the same .venv (requirements-lab.txt): each chapter
 # runs in the kernel its metadata names (python3 = this .venv) and reproduces its stored outputs.
+# It builds both environments first (each only once: a stamp newer than its requirements file
+# skips it), so that 'Run all' measures every claim, those that need TensorFlow included.
 LAB_PORT ?= 8888
-lab: install
+lab: install env-tf
+	@echo "make lab: JupyterLab at http://127.0.0.1:$(LAB_PORT)/lab (the URL with its token follows)"
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
 	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/chapters \
 	  $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -83,3 +83,37 @@ def test_post_build_installs_normaxes_and_the_kernel_like_make_install():
     start = (BINDER / "start").read_text()
     assert os.access(BINDER / "start", os.X_OK) and 'exec "$@"' in start
     assert "KERAS_BACKEND=torch" in start
+
+
+def test_binders_python_can_build_the_tensorflow_environment():
+    """Binder does not build .venv-tf (the README says so and why); its Python is one that
+    TensorFlow 2.15 and TF-Addons ship wheels for, so `make env-tf` can build it there."""
+    from normaxes import envs
+
+    post = (BINDER / "postBuild").read_text()
+    assert "requirements-tf" not in post and ".venv-tf" not in post
+    if not envs.available("tf"):
+        import pytest
+        pytest.skip("no .venv-tf to read the wheels' metadata from (make env-tf)")
+    python = (BINDER / "runtime.txt").read_text().strip().removeprefix("python-")
+    site = next(envs.folder_of("tf").glob("lib/python3*/site-packages"))
+    for dist in ("tensorflow_cpu", "tensorflow_addons"):
+        version = _pins(ROOT / "requirements-tf.txt")[dist.replace("_", "-")]
+        meta = (site / f"{dist}-{version}.dist-info" / "METADATA").read_text()
+        assert f"Programming Language :: Python :: {python}\n" in meta, (dist, python)
+
+
+def test_the_install_cell_installs_normaxes_from_the_books_repository_and_nothing_else():
+    """The chapters' first cell (Colab) installs normaxes from the repository the launch buttons
+    name, and normaxes declares no dependencies: it never moves a pinned package."""
+    import tomllib
+
+    import yaml
+
+    from normaxes.book import firstcell
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert firstcell.REPOSITORY == config["repository"]["url"]
+    assert f'"normaxes @ git+{firstcell.REPOSITORY}"' in firstcell.SOURCE
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "dependencies" not in project and "optional-dependencies" not in project

@@ -5,6 +5,7 @@ need no TensorFlow; the last ones run in the TF environment that `make test` bui
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,6 +71,137 @@ def test_a_missing_environment_names_the_make_target(tmp_path):
         envs.run_in(gone, "y = 1", returns="y")
     with pytest.raises(ValueError, match=r"env must be one of \['tf'\], got 'tensorflow'"):
         envs.run_in("tensorflow", "y = 1")
+
+
+SKIP_TF = "skipped: needs the TensorFlow environment; run `make env-tf` (about 1.3 GB)"
+
+
+@pytest.fixture
+def no_tf(tmp_path, monkeypatch):
+    """.venv-tf made absent for this test, as on Colab: NORMAXES_ENV_TF names an empty folder."""
+    monkeypatch.setenv("NORMAXES_ENV_TF", str(tmp_path / "no-venv-tf"))
+    return tmp_path / "no-venv-tf"
+
+
+def test_the_variable_names_the_folder_and_is_read_at_each_call(no_tf, monkeypatch):
+    assert envs.folder_of("tf") == no_tf and not envs.available("tf")
+    with pytest.raises(envs.EnvMissing, match="NORMAXES_ENV_TF names") as err:
+        envs.python_of("tf")
+    assert err.value.env is envs.ENVS["tf"] and err.value.skip_line == SKIP_TF
+    assert envs.skip_line("tf") == SKIP_TF
+    # an environment built elsewhere: this test's own Python stands for it
+    monkeypatch.setenv("NORMAXES_ENV_TF", sys.prefix)
+    assert envs.available("tf") and envs.python_of("tf").parent.parent == Path(sys.prefix)
+    # unset or empty: the repository's .venv-tf
+    monkeypatch.setenv("NORMAXES_ENV_TF", "")
+    assert envs.folder_of("tf") == envs.ROOT / ".venv-tf"
+    monkeypatch.delenv("NORMAXES_ENV_TF")
+    assert envs.folder_of("tf") == envs.ROOT / ".venv-tf"
+
+
+def test_needs_prints_one_line_and_the_cell_goes_on(no_tf, capsys):
+    ran = []
+    with envs.needs("tf") as block:
+        ran.append("before")
+        envs.run_in("tf", "y = 1", returns="y")
+        ran.append("after")  # never reached: the block ends at the missing environment
+    ran.append("next")
+    assert ran == ["before", "next"] and block.skipped
+    assert capsys.readouterr().out == SKIP_TF + "\n"
+    # one object for several blocks (a loop): the line once
+    part = envs.needs("tf")
+    for _ in range(3):
+        with part:
+            envs.run_in("tf", "y = 1", returns="y")
+    assert capsys.readouterr().out == SKIP_TF + "\n"
+
+
+def test_needs_lets_every_other_error_through(no_tf, tmp_path, capsys):
+    gone = envs.Env("gone", str(tmp_path / "nothing"), "env-gone", "requirements-gone.txt", "-")
+    with pytest.raises(envs.EnvMissing, match="'gone' environment"), envs.needs("tf"):
+        envs.run_in(gone, "y = 1")  # another environment: not the one the block needs
+    with pytest.raises(envs.SnippetError, match="ZeroDivision"), envs.needs(HERE):
+        envs.run_in(HERE, "y = 1 / 0", returns="y")  # the environment is there, the code fails
+    with pytest.raises(KeyError), envs.needs("tf"):
+        raise KeyError("x")
+    assert capsys.readouterr().out == ""
+
+
+def test_where_the_environment_is_built_needs_changes_nothing(capsys):
+    with envs.needs(HERE) as block:
+        y = envs.run_in(HERE, "y = 3", returns="y")
+    assert int(y) == 3 and not block.skipped and capsys.readouterr().out == ""
+
+
+def _displayed(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
+    return shown
+
+
+def test_a_claim_that_needs_tf_is_skipped_never_held(no_tf, monkeypatch):
+    from normaxes.book import ledger
+
+    shown = _displayed(monkeypatch)
+    ledger.verdicts(["fig3-tf-img", "ln-seq-torch"])
+    ledger.verdict("fig3-tf-seq")
+    ledger.show("tfa-gn-default-seq", fold=True)
+    table, line, block = shown
+    skipped = "**skipped**: " + SKIP_TF.removeprefix("skipped: ")
+    rows = table.splitlines()[2:]
+    assert skipped in rows[0] and "**equal**" not in rows[0]
+    assert "**equal**" in rows[1] and "skipped" not in rows[1]  # the other claim still runs
+    assert line.endswith(f"([B,T,F]): {skipped}.")
+    assert block.endswith(skipped + ".") and "```python" in block and "Measured" not in block
+    r = ledger.check("fig3-tf-img", skip_missing=True)
+    assert isinstance(r, ledger.Skipped) and not r.holds and r.verdict == "skipped"
+    # the tests' own path never skips: run and check raise
+    with pytest.raises(envs.EnvMissing):
+        ledger.check("fig3-tf-img")
+    with pytest.raises(envs.EnvMissing):
+        ledger.run("fig3-tf-img")
+
+
+def test_run_all_leaves_out_what_it_cannot_run_and_says_so(no_tf, capsys):
+    from normaxes.book import ledger
+
+    with pytest.raises(envs.EnvMissing):
+        ledger.run_all("frameworks")
+    results = ledger.run_all("frameworks", skip_missing=True)
+    out = capsys.readouterr().out.splitlines()
+    (line,) = out
+    names = line.split("(")[-1].rstrip(")").split(", ")
+    assert line.startswith(SKIP_TF + f": {len(names)} claims not run (fig3-tf-img, ")
+    assert results and all(r.holds for r in results)
+    assert not {r.claim.name for r in results} & set(names)
+    assert len(results) + len(names) == len(ledger.claims("frameworks"))
+    assert [s.claim.name for s in results.skipped] == names
+    # the ledger page's table lists them, each marked skipped with the reason, none as holding
+    text = ledger.chapter_tables(results, {"frameworks": "frameworks"}, link=True)
+    head, _, *rows = text.split("\n\n", 1)[1].splitlines()
+    assert text.startswith(f"**{{doc}}`frameworks`**: {len(results) + len(names)} claims, "
+                           f"{len(results)} hold, {len(names)} skipped.")
+    marked = [row for row in rows if row.startswith("| **skipped** |")]
+    assert len(marked) == len(names) and all(SKIP_TF.removeprefix("skipped: ") in row
+                                              for row in marked)
+    assert all(any(f"`{n} <claim-{n}>`" in row for row in marked) for n in names)
+
+
+def test_with_tf_built_the_claims_that_need_it_are_measured(monkeypatch, capsys):
+    """Where .venv-tf exists (make test), nothing is skipped: the same calls measure."""
+    from normaxes.book import ledger
+
+    assert envs.available("tf"), "make test builds .venv-tf first (make env-tf)"
+    shown = _displayed(monkeypatch)
+    ledger.verdicts(["fig3-tf-img"])
+    ledger.verdict("tfa-gn-default-seq")
+    assert "**equal**" in shown[0] and "**equal**" in shown[1]
+    assert not any("skipped" in s for s in shown)
+    with envs.needs("tf") as block:
+        envs.run_in("tf", "y = 1", returns="y")
+    assert not block.skipped and capsys.readouterr().out == ""
 
 
 def test_bad_names_are_refused():

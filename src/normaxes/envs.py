@@ -16,6 +16,21 @@ The inputs travel as an ``.npz`` file and become variables of the snippet; the n
 pickling: numbers, arrays, strings). One worker process per environment is started on the first
 call and reused, so that ``import tensorflow`` is paid once per session, not once per snippet;
 every snippet still runs in a fresh namespace.
+
+Where an environment is not built (Colab, Binder, a reader's own Jupyter), :func:`run_in` raises
+:class:`EnvMissing`. A chapter goes on past it: the ledger's display functions print a claim that
+needs it as skipped, and a notebook cell puts its TensorFlow part under :func:`needs`, which
+prints one line instead of the error and lets the rest of the cell and the chapter run::
+
+    with needs("tf"):  # without .venv-tf: prints the skip line below and goes on
+        versions = run_in("tf", "import tensorflow as tf; v = tf.__version__", {}, "v")
+
+    skipped: needs the TensorFlow environment; run `make env-tf` (about 1.3 GB)
+
+The folder of an environment is ``.venv-tf`` in the repository unless the variable
+``NORMAXES_ENV_TF`` names another one (``NORMAXES_ENV_<NAME>`` for an environment *name*): an
+environment built elsewhere, or a folder that does not exist, to run a chapter as a reader
+without TensorFlow does (the tests do this; nothing is deleted).
 """
 
 from __future__ import annotations
@@ -32,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Env", "ENVS", "ROOT", "EnvMissing", "SnippetError", "python_of", "run_in", "stop"]
+__all__ = ["Env", "ENVS", "ROOT", "EnvMissing", "SnippetError", "folder_of", "python_of",
+           "available", "skip_line", "needs", "run_in", "stop"]
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (the package is installed editable)
 
@@ -40,44 +56,123 @@ ROOT = Path(__file__).resolve().parents[2]  # the repository (the package is ins
 @dataclass(frozen=True)
 class Env:
     """An extra environment: its folder (relative to the repository), the make target that builds
-    it, the requirements file it is built from, and what it holds."""
+    it, the requirements file it is built from, what it holds, what a reader calls it and its
+    size on disk (the last two for the line a chapter prints where it is missing)."""
 
     name: str
     folder: str
     target: str
     requirements: str
     holds: str
+    called: str = ""
+    size: str = ""
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that names another folder for it: ``NORMAXES_ENV_TF``."""
+        return f"NORMAXES_ENV_{self.name.upper()}"
 
 
 ENVS = {
     "tf": Env("tf", ".venv-tf", "env-tf", "requirements-tf.txt",
-              "TensorFlow 2.15 (CPU), TensorFlow Addons 0.23, numpy < 2"),
+              "TensorFlow 2.15 (CPU), TensorFlow Addons 0.23, numpy < 2",
+              called="the TensorFlow environment", size="about 1.3 GB"),
 }
 
 
 class EnvMissing(RuntimeError):
-    """The environment a snippet asked for has not been built."""
+    """The environment a snippet asked for has not been built (:attr:`env` says which)."""
+
+    def __init__(self, message: str, env: Env | None = None):
+        super().__init__(message)
+        self.env = env
+
+    @property
+    def skip_line(self) -> str:
+        """The one line a chapter prints instead of this error: see :func:`skip_line`."""
+        return skip_line(self.env) if self.env is not None else f"skipped: {self}"
 
 
 class SnippetError(RuntimeError):
     """The snippet raised, returned something that is not an array, or ran out of time."""
 
 
+def _env(env: str | Env) -> Env:
+    if isinstance(env, Env):
+        return env
+    if env not in ENVS:
+        raise ValueError(f"env must be one of {sorted(ENVS)}, got {env!r}")
+    return ENVS[env]
+
+
+def folder_of(env: str | Env) -> Path:
+    """The folder of *env*: the one its variable (``NORMAXES_ENV_TF``) names if it is set and not
+    empty, else its folder in the repository (``.venv-tf``). Read at each call."""
+    env = _env(env)
+    folder = Path(os.environ.get(env.variable) or env.folder)
+    return folder if folder.is_absolute() else ROOT / folder
+
+
 def python_of(env: str | Env) -> Path:
     """The Python interpreter of *env* (a name in :data:`ENVS` or an :class:`Env`); raises
     :class:`EnvMissing`, naming the make target that builds it, if it is not there."""
-    if isinstance(env, str):
-        if env not in ENVS:
-            raise ValueError(f"env must be one of {sorted(ENVS)}, got {env!r}")
-        env = ENVS[env]
-    folder = Path(env.folder) if Path(env.folder).is_absolute() else ROOT / env.folder
-    python = folder / "bin" / "python"
+    env = _env(env)
+    python = folder_of(env) / "bin" / "python"
     if not python.exists():
+        named = (f" ({env.variable} names {os.environ[env.variable]!r})"
+                 if os.environ.get(env.variable) else "")
         raise EnvMissing(
-            f"the {env.name!r} environment ({env.holds}) is not built: {python} does not exist. "
-            f"Build it with `make {env.target}` in {ROOT} (from {env.requirements}); "
-            "`make test` and `make execute` build it too")
+            f"the {env.name!r} environment ({env.holds}) is not built: {python} does not exist"
+            f"{named}. Build it with `make {env.target}` in {ROOT} (from {env.requirements}); "
+            "`make lab`, `make test` and `make execute` build it too", env)
     return python
+
+
+def available(env: str | Env) -> bool:
+    """Whether *env* is built (its Python is there), without starting anything."""
+    try:
+        python_of(env)
+    except EnvMissing:
+        return False
+    return True
+
+
+def skip_line(env: str | Env) -> str:
+    """The line a chapter prints where it skips what needs *env*:
+    ``skipped: needs the TensorFlow environment; run `make env-tf` (about 1.3 GB)``."""
+    env = _env(env)
+    size = f" ({env.size})" if env.size else ""
+    return (f"skipped: needs {env.called or f'the {env.name!r} environment'}; "
+            f"run `make {env.target}`{size}")
+
+
+class needs:
+    """A block of a notebook cell that needs the environment *env*: where it is not built, the
+    first :func:`run_in` in the block raises :class:`EnvMissing`; ``needs`` ends the block there,
+    prints :func:`skip_line` instead of the error, and the cell goes on after the block.
+
+    Only :class:`EnvMissing` for *env* is caught: any other error (a snippet that fails, a
+    missing other environment) propagates, and where *env* is built the block runs as written
+    and prints nothing more. One ``needs`` object used for several blocks (in a loop) prints the
+    line once. :attr:`skipped` says whether a block was cut short.
+    """
+
+    def __init__(self, env: str | Env = "tf"):
+        self.env = _env(env)
+        self.skipped = False
+
+    def __enter__(self) -> needs:
+        return self
+
+    def __exit__(self, kind, err, tb) -> bool:
+        if kind is None or not issubclass(kind, EnvMissing):
+            return False
+        if err.env is None or err.env.name != self.env.name:
+            return False
+        if not self.skipped:
+            print(skip_line(self.env))
+        self.skipped = True
+        return True
 
 
 # The worker, run by the environment's Python: one request per line on stdin, one answer per line

@@ -20,12 +20,13 @@ from typing import Callable
 
 import numpy as np
 
+from ..envs import EnvMissing
 from ..interop import to_numpy
 from .tables import markdown_table
 
 __all__ = ["Claim", "Result", "claim", "claims", "run", "check", "show", "verdict", "verdicts",
            "anchor", "shown_in", "run_all", "table", "format_diff", "format_bound", "equal_bound",
-           "claim_code", "chapter_docs", "chapter_tables"]
+           "claim_code", "chapter_docs", "chapter_tables", "Skipped"]
 
 EQUAL_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 EXPECTS = ("equal", "differ", "greater", "less")
@@ -119,6 +120,30 @@ class Result:
 
     def _repr_markdown_(self) -> str:  # for chapter pages
         return f"`{self.line()}`"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A claim that was not run: it needs an environment that is not built here (``.venv-tf``
+    on Colab, Binder or a reader's own Jupyter). It never holds; ``line()`` gives the skip line.
+    Only the display functions and ``skip_missing=True`` give one: :func:`check` and :func:`run`
+    raise ``normaxes.envs.EnvMissing``, so the tests never skip a claim."""
+
+    claim: Claim
+    line_text: str  # normaxes.envs.skip_line: "skipped: needs the TensorFlow environment; ..."
+    holds = False
+    verdict = "skipped"
+
+    @property
+    def measured(self) -> str:
+        """The reason it was not measured, the skip line without its first word."""
+        return self.line_text.removeprefix("skipped: ")
+
+    def line(self) -> str:
+        return f"[skipped] {self.claim.name}: {self.measured}"
+
+    def __repr__(self) -> str:
+        return self.line()
 
 
 REGISTRY: dict[str, Claim] = {}
@@ -282,9 +307,20 @@ def _ulp(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.spacing(coarse.type(scale)))
 
 
-def check(name: str) -> Result:
-    """Run claim *name*; raise ``AssertionError`` unless it holds."""
-    r = run(name)
+def check(name: str, skip_missing: bool = False) -> Result | Skipped:
+    """Run claim *name*; raise ``AssertionError`` unless it holds.
+
+    A claim that needs an environment that is not built raises
+    ``normaxes.envs.EnvMissing``; with *skip_missing*, it gives a :class:`Skipped` instead
+    (for a chapter cell that builds its own table of claims; it is never a claim that holds).
+    """
+    if skip_missing:
+        try:
+            r = run(name)
+        except EnvMissing as err:
+            return Skipped(_get(name), err.skip_line)
+    else:
+        r = run(name)
     assert r.holds, r.line() + f" (expected {r.claim.expect}: {r.claim.statement})"
     return r
 
@@ -308,7 +344,7 @@ def show(name: str, fold: bool = False) -> None:
     """
     from IPython.display import Markdown, display
 
-    r = check(name)
+    r = check(name, skip_missing=True)
     code = f"```python\n{claim_code(r.claim).rstrip()}\n```"
     if fold:
         summary = f"<summary>The code of <code>{name}</code></summary>"
@@ -316,7 +352,8 @@ def show(name: str, fold: bool = False) -> None:
     display(Markdown(
         f"({anchor(name)})=\n\n"
         f"**Claim `{name}`** ({r.claim.layout}): {r.claim.statement}\n\n{code}\n\n"
-        f"Measured: **{r.verdict}**, {r.measured}."
+        + (f"Measured: **{r.verdict}**, {r.measured}." if not isinstance(r, Skipped)
+           else _skip_md(r) + ".")
     ))
 
 
@@ -328,10 +365,10 @@ def verdict(name: str) -> None:
     """
     from IPython.display import Markdown, display
 
-    r = check(name)
+    r = check(name, skip_missing=True)
     display(Markdown(
         f"Claim {{ref}}`{name} <{anchor(name)}>` ({r.claim.layout}): "
-        f"**{r.verdict}**, {r.measured}."
+        + (f"**{r.verdict}**, {r.measured}." if not isinstance(r, Skipped) else _skip_md(r) + ".")
     ))
 
 
@@ -347,10 +384,11 @@ def verdicts(names: list[str]) -> None:
 
     rows = []
     for name in names:
-        r = check(name)
+        r = check(name, skip_missing=True)
         rows.append({"claim": f"{{ref}}`{name} <{anchor(name)}>`",
                      "statement": r.claim.statement,
-                     "measured": f"**{r.verdict}**, {r.measured}"})
+                     "measured": f"**{r.verdict}**, {r.measured}" if not isinstance(r, Skipped)
+                     else _skip_md(r)})
     display(Markdown(markdown_table(rows, ["claim", "statement", "measured"])))
 
 
@@ -406,9 +444,43 @@ def claim_code(c: Claim) -> str:
     return body
 
 
-def run_all(chapter: str | None = None) -> list[Result]:
-    """Run every claim (of one *chapter*, if given)."""
-    return [run(c.name) for c in claims(chapter)]
+def _skip_md(r: Skipped) -> str:
+    """The skip line as Markdown: the verdict word in bold, as a measured verdict is."""
+    return f"**skipped**: {r.measured}"
+
+
+class Results(list):
+    """What :func:`run_all` returns: the results of the claims it ran, and in :attr:`skipped` the
+    claims it could not run (:class:`Skipped`), which :func:`chapter_tables` lists as such."""
+
+    skipped: list[Skipped]
+
+    def __init__(self, results=(), skipped=()):
+        super().__init__(results)
+        self.skipped = list(skipped)
+
+
+def run_all(chapter: str | None = None, *, skip_missing: bool = False) -> Results:
+    """Run every claim (of one *chapter*, if given).
+
+    A claim that needs an environment that is not built raises
+    ``normaxes.envs.EnvMissing``. With *skip_missing* (the ledger page, run where
+    ``.venv-tf`` is missing), such claims are left out of the list, kept in its ``skipped``,
+    and one line per environment is printed: the skip line, then how many claims and which.
+    """
+    if not skip_missing:
+        return Results(run(c.name) for c in claims(chapter))
+    out = Results()
+    for c in claims(chapter):
+        try:
+            out.append(run(c.name))
+        except EnvMissing as err:
+            out.skipped.append(Skipped(c, err.skip_line))
+    for line in dict.fromkeys(s.line_text for s in out.skipped):
+        names = [s.claim.name for s in out.skipped if s.line_text == line]
+        print(f"{line}: {len(names)} claim{'s' * (len(names) != 1)} not run "
+              f"({', '.join(names)})")
+    return out
 
 
 _COLUMNS = ["verdict", "max. difference", "claim (layout): statement, *the two sides*"]
@@ -419,6 +491,8 @@ def _row(r: Result, *, chapter: bool = False, link: bool = False) -> dict:
     (with *link*, its name links to the claim's block, see :func:`anchor`)."""
     c = r.claim
     verdict = r.verdict if r.holds else f"**{r.verdict}** (expected {c.expect}): **FAILS**"
+    if isinstance(r, Skipped):  # not run here: why, in place of the difference
+        verdict = f"**{r.verdict}**"
     where = f"{c.chapter}, " if chapter else ""
     name = f"{{ref}}`{c.name} <{anchor(c.name)}>`" if link else f"`{c.name}`"
     text = f"{name} ({where}{c.layout}): {c.statement.rstrip('.')}. *{c.left}* vs. *{c.right}*."
@@ -486,10 +560,14 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None, *,
     statement and its two computations in one cell, so that the table fits the text column.
     With *link*, each claim's name links to its block (every claim's block must then be shown
     somewhere in the book: the ledger page shows those no chapter shows, see :func:`shown_in`).
+    The claims :func:`run_all` skipped (``skip_missing=True``) get a row each, marked
+    **skipped** with the reason, and are counted as such.
     """
     docs = docs or {}
     by_chapter: dict[str, list[Result]] = {}
-    for r in results:
+    skipped = getattr(results, "skipped", [])  # run_all(skip_missing=True): rows that say so
+    rank = {c.name: k for k, c in enumerate(claims())} if skipped else {}
+    for r in sorted([*results, *skipped], key=lambda r: rank.get(r.claim.name, 0)):
         by_chapter.setdefault(r.claim.chapter, []).append(r)
     parts = []
     order = [c for c in docs if c in by_chapter] + sorted(c for c in by_chapter if c not in docs)
@@ -497,7 +575,9 @@ def chapter_tables(results: list[Result], docs: dict[str, str] | None = None, *,
         rs = by_chapter[chapter]
         where = f"{{doc}}`{docs[chapter]}`" if chapter in docs else f"`{chapter}`"
         held = sum(r.holds for r in rs)
+        missed = sum(isinstance(r, Skipped) for r in rs)
         parts.append(f"**{where}**: {len(rs)} claim{'s' * (len(rs) != 1)}, "
-                     f"{held} hold{'s' * (held == 1)}.")
+                     f"{held} hold{'s' * (held == 1)}"
+                     + (f", {missed} skipped." if missed else "."))
         parts.append(markdown_table([_row(r, link=link) for r in rs], _COLUMNS))
     return "\n\n".join(parts)
