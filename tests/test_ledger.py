@@ -209,6 +209,28 @@ def test_shown_in_finds_show_calls_and_refuses_a_claim_shown_twice(tmp_path):
         ledger.shown_in(tmp_path)
 
 
+def test_shown_in_reads_the_blocks_a_loop_showed_from_the_outputs(tmp_path):
+    import json
+
+    def notebook(name, source, shown=()):
+        outputs = [{"output_type": "display_data", "metadata": {},
+                    "data": {"text/markdown": f"({ledger.anchor(n)})=\n\n**Claim `{n}`** "
+                                              "([B,T,F]): a statement."}} for n in shown]
+        cell = {"cell_type": "code", "source": source, "metadata": {}, "outputs": outputs,
+                "execution_count": 1}
+        (tmp_path / f"{name}.ipynb").write_text(json.dumps({"cells": [cell]}))
+
+    notebook("a", 'for name in ["x-claim", "y-claim"]:\n    ledger.show(name)',
+             shown=["x-claim", "y-claim"])
+    notebook("claims_ledger", "...", shown=["z-claim"])
+    assert ledger.shown_in(tmp_path, besides="claims_ledger") == {"x-claim": "a", "y-claim": "a"}
+    assert ledger.shown_in(tmp_path)["z-claim"] == "claims_ledger"
+    notebook("b", 'ledger.verdict("x-claim")\nfor n in names:\n    ledger.show(n)',
+             shown=["x-claim"])
+    with pytest.raises(ValueError, match="'x-claim' is shown on two pages: a and b"):
+        ledger.shown_in(tmp_path, besides="claims_ledger")
+
+
 # Claims whose printed code does not yet run as printed (a private helper, or a `return` before
 # the end). Issue 12 empties this list chapter by chapter; a claim may leave it, never join it.
 NOT_YET_RUNNABLE: set[str] = set()

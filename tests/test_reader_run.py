@@ -292,7 +292,7 @@ def run_as_reader(path: Path, env: dict) -> tuple[dict, float]:
 # Chapters whose cells still need the one-line changes that put their TensorFlow parts under
 # normaxes.envs.needs / ledger's skip_missing (issue 30; their owners apply them): expected to
 # fail until then, and strictly, so that the entry must go once the chapter is changed.
-PENDING = {"frameworks", "claims_ledger"}
+PENDING: set[str] = set()
 
 
 def _marked(path: Path):

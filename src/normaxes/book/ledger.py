@@ -392,29 +392,40 @@ def verdicts(names: list[str]) -> None:
     display(Markdown(markdown_table(rows, ["claim", "statement", "measured"])))
 
 
-def shown_in(folder) -> dict[str, str]:
+def shown_in(folder, *, besides: str | None = None) -> dict[str, str]:
     """Which chapter shows each claim's block: ``{claim name: notebook stem}``.
 
-    Reads the code cells of the notebooks in *folder* for ``ledger.show("name")`` calls. A claim
-    shown on two pages raises ``ValueError`` (each claim is shown once; other pages use
-    :func:`verdict` or :func:`verdicts`).
+    Reads the notebooks in *folder*: the ``ledger.show("name")`` calls of their code cells, and
+    the claim blocks in their stored outputs (a ``show(name)`` inside a loop names no claim in
+    the source; its output does). *besides* names a notebook to leave out (the ledger page, whose
+    outputs are the blocks no other page shows). A claim shown on two pages raises
+    ``ValueError`` (each claim is shown once; other pages use :func:`verdict` or
+    :func:`verdicts`).
     """
     import json
     import re
     from pathlib import Path
 
     call = re.compile(r"""ledger\.show\(\s*["']([^"']+)["']""")
+    block = re.compile(r"^\(claim-[^)]*\)=\s*\n\s*\*\*Claim `([^`]+)`\*\*", re.M)
     out: dict[str, str] = {}
     for path in sorted(Path(folder).glob("*.ipynb")):
+        if path.stem == besides:
+            continue
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        names: set[str] = set()
         for cell in cells:
             if cell["cell_type"] != "code":
                 continue
-            for name in call.findall("".join(cell["source"])):
-                if name in out and out[name] != path.stem:
-                    raise ValueError(f"claim {name!r} is shown on two pages: {out[name]} and "
-                                     f"{path.stem}; show it once and link to it elsewhere")
-                out[name] = path.stem
+            names.update(call.findall("".join(cell["source"])))
+            for output in cell.get("outputs", []):
+                text = output.get("data", {}).get("text/markdown", "")
+                names.update(block.findall("".join(text) if isinstance(text, list) else text))
+        for name in sorted(names):
+            if name in out and out[name] != path.stem:
+                raise ValueError(f"claim {name!r} is shown on two pages: {out[name]} and "
+                                 f"{path.stem}; show it once and link to it elsewhere")
+            out[name] = path.stem
     return out
 
 
