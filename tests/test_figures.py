@@ -21,9 +21,10 @@ def test_draw_norms_one_panel_per_norm():
     fig = draw_norms("B T F")
     assert len(fig.axes) == 4
     assert [a.get_title().split("\n")[0] for a in fig.axes] == [
-        "Batch Norm", "Layer Norm", "Group Norm", "Instance Norm"]
+        "Batch Norm", "per-frame Layer Norm", "GN(2)", "Instance Norm"]  # the notation page's
     fig = draw_norms("N C H W", G=3)
-    assert fig.axes[2].get_title().endswith("(G=3)")
+    assert [a.get_title().split("\n")[0] for a in fig.axes][1:3] == ["per-example Layer Norm",
+                                                                      "GN(3)"]
     with pytest.raises(ValueError, match="layout"):
         draw_norms("B F T")
 

@@ -106,7 +106,7 @@ def test_book_name_is_the_notation_pages_name():
     assert gr.book_name("GN", "B T F", G=1) == "GN(1)"
     assert gr.book_name("BN", "N C H W") == "Batch Norm"
     assert gr.book_name("IN", "B T F") == "Instance Norm"
-    with pytest.raises(ValueError, match="short must be one of"):
+    with pytest.raises(ValueError, match="'RMS' is not one of"):
         gr.book_name("RMS", "B T F")
 
 
@@ -175,7 +175,8 @@ def test_printed_claims_run_after_the_pages_import_cell(stem):
 
     from normaxes.book import ledger
 
-    shown = ledger.shown_in(Path(__file__).resolve().parents[1] / "chapters", besides="claims_ledger")
+    chapters = Path(__file__).resolve().parents[1] / "chapters"
+    shown = ledger.shown_in(chapters, besides="claims_ledger")
     names = sorted(n for n, page in shown.items() if page == stem)
     assert names, f"{stem} shows no claim"
     for c in ledger.claims():

@@ -30,6 +30,9 @@ def test_cubes_digest_counts_sets_and_shading_by_hand():
     per_frame = cubes_digest([dict(layout="B T F", over="F", shape=(4, 8, 6), batch="B",
                                    channel="F")])
     assert per_frame == "B T F            over F: 32 sets of 6, shaded B 0, F 0-5, 1 of 8 positions"
+    # a twelve-letter layout keeps a space before its group count
+    (img,) = cubes_digest(gn_panels("N C H W", (2, 4, 2, 2), [1])).splitlines()
+    assert img.startswith("N (G Cg) H W G=1  over Cg H W: 2 sets of 16,"), img
 
 
 def test_gn_sweep_reaches_instance_norm_at_g_equal_c():

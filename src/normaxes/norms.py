@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .core import parse_layout, standardize
 
-__all__ = ["NormSpec", "NORMS", "SEQUENCE", "IMAGE", "norm", "apply"]
+__all__ = ["NormSpec", "NORMS", "SEQUENCE", "IMAGE", "BOOK_NAMES", "book_name", "norm", "apply"]
 
 SEQUENCE = "B T F"
 """The sequence layout (batch, time, feature)."""
@@ -57,6 +57,23 @@ NORMS = {
     },
 }
 """``NORMS[layout][short]``: the specification of each norm on each layout of the book."""
+
+
+BOOK_NAMES = {
+    SEQUENCE: {"BN": "Batch Norm", "LN": "per-frame Layer Norm", "GN": "GN({G})",
+               "IN": "Instance Norm"},
+    IMAGE: {"BN": "Batch Norm", "LN": "per-example Layer Norm", "GN": "GN({G})",
+            "IN": "Instance Norm"},
+}
+"""The name the notation page gives each entry of ``NORMS``: ``NORMS["B T F"]["LN"]`` (over F) is
+per-frame Layer Norm, ``NORMS["N C H W"]["LN"]`` (over C H W) per-example Layer Norm."""
+
+
+def book_name(short: str, layout: str = SEQUENCE, G: int = 2) -> str:
+    """The book's name of ``NORMS[layout][short]``: ``book_name("GN", "B T F", G=3)`` is
+    ``"GN(3)"``, ``book_name("LN", "N C H W")`` is ``"per-example Layer Norm"``."""
+    norm(short, layout)  # a clear error for an unknown norm or layout
+    return BOOK_NAMES[layout][short].format(G=G)
 
 
 def norm(short: str, layout: str = SEQUENCE) -> NormSpec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import parse_layout, resolve, shared_with, stat_groups
-from ..norms import NORMS
+from ..norms import NORMS, book_name
 
 __all__ = ["cube_view", "draw_cube", "draw_set", "draw_cubes", "draw_norms", "SHADE", "MASKED",
            "png", "min_text_pt", "COLUMN_PX", "DENSITY", "TEXT_PT", "MIN_TEXT_PX", "PANEL_IN",
@@ -232,7 +232,7 @@ def draw_norms(layout: str = "B T F", shape=None, *, G: int = 2, norms=("BN", "L
     for short in norms:
         spec = NORMS[layout][short]
         sizes = {spec.group_axis: G} if spec.group_axis else {}
-        title = f"{spec.name}\nover {spec.over}" + (f" (G={G})" if spec.group_axis else "")
+        title = f"{book_name(short, layout, G)}\nover {spec.over}"  # the notation page's names
         panels.append(dict(layout=spec.layout, over=spec.over, shape=shape, batch=batch,
                            channel=channel, index=index, mask=mask, title=title, **sizes))
     fig = draw_cubes(panels, figsize=figsize)
@@ -331,7 +331,7 @@ def cubes_digest(panels: list[dict]) -> str:
             p["layout"], p["over"], p["shape"], batch=p["batch"], channel=p["channel"], **sizes)
         size = "" if (counts == counts[0]).all() else " (unequal)"
         groups = " ".join(f"{k}={v}" for k, v in sizes.items())
-        lines.append(f"{p['layout']:<12}{groups:<5}over {p['over']}: {len(counts)} sets of "
+        lines.append(f"{p['layout']:<11} {groups:<4} over {p['over']}: {len(counts)} sets of "
                      f"{counts[0]}{size}, shaded {p['batch']} {_span(rows)}, {p['channel']} "
                      f"{_span(cols)}, {shaded} of {flat} positions")
     return "\n".join(lines)

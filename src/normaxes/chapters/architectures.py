@@ -157,7 +157,8 @@ def hf_module(name: str, **config):
     from transformers.models.vit.modeling_vit import ViTLayer
     from transformers.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2EncoderLayer
     from transformers.models.wav2vec2_conformer.modeling_wav2vec2_conformer import (
-        Wav2Vec2ConformerConvolutionModule)
+        Wav2Vec2ConformerConvolutionModule,
+    )
     from transformers.models.whisper.modeling_whisper import WhisperEncoderLayer
 
     small = dict(hidden_size=8, num_attention_heads=2, intermediate_size=16)

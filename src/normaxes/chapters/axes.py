@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .. import NORMS, data, load_keras, on_channels_first, to_numpy
+from ..norms import book_name
 
 __all__ = ["table_vs_layers", "TORCH_LAYERS", "KERAS_LAYERS", "PLAIN_DIMS", "plain", "plain_norm",
            "as_image", "from_image", "exact_sets", "sets_digest", "book_name", "TINY_NORMS",
@@ -147,22 +148,6 @@ def exact_sets(x, layout: str, over: str, **sizes) -> str:
 
 
 # --- the book's names (the notation page's "One name for each norm")
-
-BOOK_NAMES = {
-    "B T F": {"BN": "Batch Norm", "LN": "per-frame Layer Norm", "GN": "GN({G})",
-              "IN": "Instance Norm"},
-    "N C H W": {"BN": "Batch Norm", "LN": "per-example Layer Norm", "GN": "GN({G})",
-                "IN": "Instance Norm"},
-}
-"""The name the book gives each entry of ``NORMS``: ``NORMS["B T F"]["LN"]`` (over F) is
-per-frame Layer Norm, ``NORMS["N C H W"]["LN"]`` (over C H W) per-example Layer Norm."""
-
-
-def book_name(short: str, layout: str, G: int = 2) -> str:
-    """The book's name of ``NORMS[layout][short]``: ``book_name("GN", "B T F", G=3)`` is
-    ``"GN(3)"``."""
-    return BOOK_NAMES[layout][short].format(G=G)
-
 
 TINY_NORMS = {
     "B T F": [

@@ -23,7 +23,7 @@ from .._arrays import is_torch as _is_torch
 from ..affine import affine_shape
 from ..core import moments, resolve, standardize, stat_groups
 from ..data import length_mask
-from ..norms import NORMS
+from ..norms import NORMS, book_name
 
 __all__ = ["set_sum", "set_mean", "standardize_grad", "bn_paper_grad", "abc_grad",
            "affine_grads", "coupling", "same_set", "coupling_digest", "along",
@@ -204,18 +204,6 @@ def along(short: str, layout: str) -> str:
     if short == "LN":
         return spec.over  # LN: one weight per normalized position
     return f"G {spec.channel_axis(channel)}" if short == "GN" else channel
-
-
-def book_name(short: str, layout: str, G: int = 2) -> str:
-    """The name the book gives norm *short* on *layout* (the notation page's names): Layer Norm
-    is per-frame on ``[B, T, F]`` and per-example on ``[N, C, H, W]``, Group Norm is ``GN(G)``."""
-    if short not in SHORTS:
-        raise ValueError(f"short must be one of {SHORTS}, got {short!r}")
-    if short == "LN":
-        return "per-frame Layer Norm" if layout == "B T F" else "per-example Layer Norm"
-    if short == "GN":
-        return f"GN({G})"
-    return NORMS[layout][short].name
 
 
 def group_sizes(short: str, layout: str, G: int) -> dict:

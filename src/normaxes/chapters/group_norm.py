@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import NORMS, stat_groups
+from .. import NORMS
 from ..book.figures import CUBE_AXES
 
 __all__ = ["gn_panels", "gn_sweep"]

@@ -6,12 +6,34 @@
 """
 
 from .batches import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches, real_frames
-from .examples import (draw_encoder_padding, draw_masked_sets, growth_table, keras_batch, mask_support,
-                       masked_digest, padded_sets, plain_masked, pollution, real_pixels,
-                       tiny_padded, train_bn, two_images, two_sequences, unpack)
-from .feature_encoder import (MODES, TinyFeatureEncoder, conv_output_length, hf_config,
-                              hf_feature_encoder, hf_wav2vec2, padded_pair, receptive_field,
-                              toy_waveform)
+from .examples import (
+                       draw_encoder_padding,
+                       draw_masked_sets,
+                       growth_table,
+                       keras_batch,
+                       mask_support,
+                       masked_digest,
+                       padded_sets,
+                       plain_masked,
+                       pollution,
+                       real_pixels,
+                       tiny_padded,
+                       train_bn,
+                       two_images,
+                       two_sequences,
+                       unpack,
+)
+from .feature_encoder import (
+                       MODES,
+                       TinyFeatureEncoder,
+                       conv_output_length,
+                       hf_config,
+                       hf_feature_encoder,
+                       hf_wav2vec2,
+                       padded_pair,
+                       receptive_field,
+                       toy_waveform,
+)
 
 __all__ = ["pad_sequences", "pad_images", "real_frames", "padded_batches", "MaskedBatchNorm1d",
            "TinyFeatureEncoder", "conv_output_length", "receptive_field", "toy_waveform",

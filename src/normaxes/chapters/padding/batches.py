@@ -15,8 +15,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..._arrays import (acc_dtype, check_nonnegative, check_positive_int, is_array, is_number,
-                        is_torch)
+from ..._arrays import (
+    acc_dtype,
+    check_nonnegative,
+    check_positive_int,
+    is_array,
+    is_number,
+    is_torch,
+)
 from ...core import centered_moments
 from ...data import length_mask, sequence
 from ...running import update_from_moments

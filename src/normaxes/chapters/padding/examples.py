@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from ... import data, on_channels_first
 from ...core import shared_with, stat_groups
+from ...norms import book_name
 from .batches import MaskedBatchNorm1d, pad_images, pad_sequences, padded_batches, real_frames
 
 __all__ = ["tiny_padded", "padded_sets", "plain_masked", "two_sequences", "keras_batch",
@@ -180,12 +181,6 @@ def growth_table(seq, pads=(0, 5, 10, 20, 40)):
     return markdown_table(rows), diffs
 
 
-BOOK_NAMES = {("Layer Norm", "F"): "per-frame Layer Norm",
-              ("Layer Norm", "C H W"): "per-example Layer Norm",
-              ("Group Norm", "T Fg"): "GN(G)", ("Group Norm", "Cg H W"): "GN(G)"}
-"""The names of :doc:`notation` for the package's norms, by ``(name, over)``."""
-
-
 def masked_digest(layout: str, shape, mask, index, G: int = 2) -> str:
     """What the masked cube figure of :func:`~normaxes.book.figures.draw_norms` shows, as text:
     for each norm, the size m of the statistics set of *index* without the mask and the number
@@ -195,10 +190,10 @@ def masked_digest(layout: str, shape, mask, index, G: int = 2) -> str:
     real = np.broadcast_to(np.asarray(mask, dtype=bool), shape)
     lines = [f"mask {tuple(np.shape(mask))}: {int(real.sum())} of {real.size} entries real; "
              f"statistics set of entry {tuple(index)}:"]
-    for spec in NORMS[layout].values():
+    for short, spec in NORMS[layout].items():
         sizes = {spec.group_axis: G} if spec.group_axis else {}
         s = shared_with(spec.layout, spec.over, shape, index, **sizes)
-        name = BOOK_NAMES.get((spec.name, spec.over), spec.name).replace("(G)", f"({G})")
+        name = book_name(short, layout, G)
         lines.append(f"  {name:<22} over {spec.over:<6} m = {int(s.sum()):>3} without "
                      f"the mask, {int((s & real).sum()):>3} with it")
     return "\n".join(lines)
@@ -214,9 +209,9 @@ def draw_masked_sets(layout: str, shape, mask, index, G: int = 2):
 
     batch, channel = CUBE_AXES[layout]
     panels = []
-    for spec in NORMS[layout].values():
+    for short, spec in NORMS[layout].items():
         sizes = {spec.group_axis: G} if spec.group_axis else {}
-        name = BOOK_NAMES.get((spec.name, spec.over), spec.name).replace("(G)", f"({G})")
+        name = book_name(short, layout, G)
         panels.append(dict(layout=spec.layout, over=spec.over, shape=shape, batch=batch,
                            channel=channel, index=index, mask=mask,
                            title=f"{name}\nover {spec.over}", **sizes))

@@ -10,11 +10,25 @@
 
 from .causality import batch_leak, causal_frames, future_leak
 from .cumulative import ACCUMULATE, cumulative_standardize, prefix_mask
-from .examples import (causality_table, cumulative_ln, cumulative_sets, draw_float32,
-                       float32_findings, float32_table, gain_bias, measured_sets, stream_batch)
+from .examples import (
+                       causality_table,
+                       cumulative_ln,
+                       cumulative_sets,
+                       draw_float32,
+                       float32_findings,
+                       float32_table,
+                       gain_bias,
+                       measured_sets,
+                       stream_batch,
+)
 from .float32 import float32_error, long_sequence
 from .influence import influence
-from .transcriptions import asteroid_cum_ln, asteroid_cum_ln_0_6_0, asteroid_glob_ln, conv_tasnet_cln
+from .transcriptions import (
+                       asteroid_cum_ln,
+                       asteroid_cum_ln_0_6_0,
+                       asteroid_glob_ln,
+                       conv_tasnet_cln,
+)
 
 __all__ = ["ACCUMULATE", "future_leak", "causal_frames", "batch_leak", "cumulative_standardize",
            "prefix_mask", "conv_tasnet_cln", "asteroid_cum_ln", "asteroid_cum_ln_0_6_0",

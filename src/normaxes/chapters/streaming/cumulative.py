@@ -9,8 +9,16 @@ from math import prod
 
 import numpy as np
 
-from ..._arrays import (acc_dtype, check_array, check_nonnegative, copy, is_torch, scalar,
-                        to_dtype, torch)
+from ..._arrays import (
+    acc_dtype,
+    check_array,
+    check_nonnegative,
+    copy,
+    is_torch,
+    scalar,
+    to_dtype,
+    torch,
+)
 from ...core import resolve
 
 __all__ = ["ACCUMULATE", "cumulative_standardize", "prefix_mask"]
