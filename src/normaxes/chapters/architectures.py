@@ -62,8 +62,8 @@ def timm_std_conv_weight(weight, eps: float = 1e-6):
     standardized. *eps* defaults to the class default, 1e-6; the BiT models pass
     :data:`BIT_STD_CONV_EPS`.
     """
-    O = weight.shape[0]
-    return F.batch_norm(weight.reshape(1, O, -1), None, None, training=True, momentum=0.0,
+    C_out = weight.shape[0]
+    return F.batch_norm(weight.reshape(1, C_out, -1), None, None, training=True, momentum=0.0,
                         eps=eps).reshape_as(weight)
 
 
@@ -141,8 +141,8 @@ def hf_module(name: str, **config):
 
     *name* is one of ``"t5"``, ``"llama"``, ``"bert"``, ``"vit"``, ``"swin"``, ``"whisper"``,
     ``"wav2vec2-encoder"``, ``"conformer-conv"``, ``"convnext-stem"``,
-    ``"convnext-block"``, ``"poolformer"``, ``"mobilevitv2"``. Returns ``(module, norm)``: the model's layer (or
-    block) and the norm inside it.
+    ``"convnext-block"``, ``"poolformer"``, ``"mobilevitv2"``. Returns ``(module, norm)``: the
+    model's layer (or block) and the norm inside it.
     """
     with warnings.catch_warnings():  # transformers imports tqdm.auto, which warns in notebooks
         warnings.simplefilter("ignore")

@@ -133,7 +133,7 @@ def plot_rms(curves: dict):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
-    for (name, r), style in zip(curves.items(), ("-", "-o", "--")):
+    for (name, r), style in zip(curves.items(), ("-", "-o", "--"), strict=True):
         ax.plot(np.arange(len(r)), r, style, label=name, markersize=3)
     ax.set_xticks(np.arange(0, len(r) + 1, 5))
     ax.set_xlabel("time step t")

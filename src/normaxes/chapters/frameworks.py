@@ -25,8 +25,8 @@ from ..envs import run_in
 from ..interop import to_numpy
 
 __all__ = ["axis_subsets", "find_over", "fit_line", "permute", "apply_in", "read_over", "Outcome",
-           "attempt", "defaults", "running_rule", "FIG3_TF", "flax_apply", "in_tf", "tf_defaults", "tf_doc",
-           "sentence_with", "channels_last"]
+           "attempt", "defaults", "running_rule", "FIG3_TF", "flax_apply", "in_tf", "tf_defaults",
+           "tf_doc", "sentence_with", "channels_last"]
 
 
 def axis_subsets(layout: str) -> list[str]:

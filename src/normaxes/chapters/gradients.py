@@ -448,7 +448,8 @@ def coupling_panels(layout: str, x, cases_=None):
     for short, G in (COUPLING_CASES[layout] if cases_ is None else cases_):
         spec, sizes = NORMS[layout][short], ({"G": G} if short == "GN" else {})
         name = book_name(short, layout, G)
-        depends = coupling(lambda a: standardize(a, spec.layout, spec.over, **sizes), x)
+        depends = coupling(
+            lambda a, spec=spec, sizes=sizes: standardize(a, spec.layout, spec.over, **sizes), x)
         digest.append(coupling_digest(name, depends))
         title = name.replace(" Layer", "\nLayer")  # "per-frame\nLayer Norm"
         panels.append(dict(layout=layout, shared=depends[0].reshape(x.shape), batch=batch,

@@ -123,7 +123,8 @@ def image_errors(mu: float, G: int = 4, eps: float = 1e-5) -> dict[str, float]:
     out["F.group_norm, contiguous"] = F.group_norm(x, G, eps=eps)
     cl = x.contiguous(memory_format=torch.channels_last)
     out["F.group_norm, channels_last"] = F.group_norm(cl, G, eps=eps)
-    layer = load_keras().layers.GroupNormalization(groups=G, epsilon=eps)  # channels last: [N,H,W,C]
+    # Keras' GroupNormalization is channels last: [N,H,W,C]
+    layer = load_keras().layers.GroupNormalization(groups=G, epsilon=eps)
     out["Keras GroupNormalization"] = np.moveaxis(
         np.asarray(layer(x.permute(0, 2, 3, 1).numpy()).detach().cpu()), -1, 1)
     return {k: _err(v, ref) for k, v in out.items()}

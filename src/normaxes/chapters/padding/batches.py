@@ -39,7 +39,8 @@ def _as_list(items, what: str):
 
 
 def pad_sequences(seqs, T: int | None = None, *, value: float = 0.0):
-    """Right-pad sequences ``[T_b, F]`` into one batch ``[B, T, F]``; also return the mask ``[B, T, 1]``.
+    """Right-pad sequences ``[T_b, F]`` into one batch ``[B, T, F]``; also return the mask
+    ``[B, T, 1]``.
 
     *T* defaults to the longest sequence; *value* fills the padded frames. Works on NumPy arrays
     and on torch tensors (the result has the kind of the first sequence).
@@ -208,7 +209,8 @@ class MaskedBatchNorm1d(torch.nn.Module):
         check_nonnegative("eps", eps)
         if momentum is not None and (not is_number(momentum) or not 0.0 <= momentum <= 1.0):
             raise ValueError(f"momentum must be a number in [0, 1] or None, got {momentum!r}")
-        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        self.num_features, self.eps = num_features, eps
+        self.momentum, self.affine = momentum, affine
         self.track_running_stats = track_running_stats
         self.weight = torch.nn.Parameter(torch.ones(num_features)) if affine else None
         self.bias = torch.nn.Parameter(torch.zeros(num_features)) if affine and bias else None

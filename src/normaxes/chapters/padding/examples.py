@@ -42,14 +42,15 @@ def tiny_padded(dtype=np.float64):
 
 
 def _fmt(entries, real):
-    return " ".join(str(int(e)) if r else f"({int(e)})" for e, r in zip(entries, real))
+    return " ".join(str(int(e)) if r else f"({int(e)})" for e, r in zip(entries, real, strict=True))
 
 
 def padded_sets(x, mask, layout: str, over: str, **sizes) -> str:
     """The statistics sets of ``standardize(x, layout, over)`` on a padded batch as a Markdown
     table: each set's entries (padded ones in parentheses), and its size m, mean and biased
     variance (as ``m; mean; variance``) in exact fractions, without the mask (padding counted)
-    and with it (real entries only). For the book's tiny integer tensors, so that every number can be checked by hand."""
+    and with it (real entries only). For the book's tiny integer tensors, so that every number
+    can be checked by hand."""
     from ...book.tables import markdown_table
 
     values = np.asarray(x)
@@ -61,8 +62,9 @@ def padded_sets(x, mask, layout: str, over: str, **sizes) -> str:
         entries = [Fraction(int(values[i])) for i in where]
         keep = [bool(real[i]) for i in where]
         row = {"set": label + 1, "entries": _fmt(entries, keep)}
+        real_entries = [e for e, k in zip(entries, keep, strict=True) if k]
         for tag, chosen in (("no mask: m; mean; variance", entries),
-                            ("mask: m; mean; variance", [e for e, k in zip(entries, keep) if k])):
+                            ("mask: m; mean; variance", real_entries)):
             m = len(chosen)
             mu = sum(chosen) / m if m else Fraction(0)
             var = sum((e - mu) ** 2 for e in chosen) / m if m else Fraction(0)
@@ -134,8 +136,9 @@ def train_bn(packed: bool):
     the padded batches and ``nn.BatchNorm1d`` on the packed real frames; ``packed=False``:
     ``nn.BatchNorm1d`` on the padded batches ``[B, F, T]``, as it is usually called.
 
-    Returns ``(ours, ref, outputs)``: the two layers and, per step, the pair (``MaskedBatchNorm1d``'s
-    output, ``nn.BatchNorm1d``'s output unpacked into the padded batch, 0 at padding).
+    Returns ``(ours, ref, outputs)``: the two layers and, per step, the pair
+    (``MaskedBatchNorm1d``'s output, ``nn.BatchNorm1d``'s output unpacked into the padded batch,
+    0 at padding).
     """
     g = torch.Generator().manual_seed(0)
     ref = torch.nn.BatchNorm1d(8, dtype=torch.float64)
@@ -177,7 +180,7 @@ def growth_table(seq, pads=(0, 5, 10, 20, 40)):
         padded = [norm(pad_sequences([seq], T + p)[0])[0, :T] for p in pads]
         diffs[name] = np.array([(y - alone).abs().max().item() for y in padded])
         rows.append({"norm": name, **{f"T = {T + p}": f"{d:.2g}" for p, d in
-                                      zip(pads, diffs[name])}})
+                                      zip(pads, diffs[name], strict=True)}})
     return markdown_table(rows), diffs
 
 

@@ -43,7 +43,7 @@ def conv_output_length(n_samples: int, kernels, strides) -> int:
     L = int(n_samples)
     if L < 0:
         raise ValueError(f"n_samples must be >= 0, got {n_samples}")
-    for k, s in zip(kernels, strides):
+    for k, s in zip(kernels, strides, strict=True):
         L = (L - k) // s + 1 if L >= k else 0
     return L
 
@@ -51,14 +51,15 @@ def conv_output_length(n_samples: int, kernels, strides) -> int:
 def receptive_field(kernels, strides) -> tuple[int, int]:
     """``(R, S)``: output frame ``t`` of the stack reads input samples ``t*S ... t*S + R - 1``."""
     R, S = 1, 1
-    for k, s in zip(kernels, strides):
+    for k, s in zip(kernels, strides, strict=True):
         R += (k - 1) * S
         S *= s
     return R, S
 
 
 def toy_waveform(n_samples: int, *, seed: int = 0, dtype=np.float32) -> np.ndarray:
-    """A short deterministic "recording" ``[n_samples]``: two tones and noise under a loudness swing."""
+    """A short deterministic "recording" ``[n_samples]``: two tones and noise under a loudness
+    swing."""
     rng = np.random.default_rng(seed)
     t = np.arange(n_samples)
     f1, f2 = rng.uniform(0.02, 0.08), rng.uniform(0.1, 0.2)
@@ -111,7 +112,7 @@ class TinyFeatureEncoder(torch.nn.Module):
         self.kernels, self.strides = tuple(kernels), tuple(strides)
         convs, norms = [], []
         c_in = 1
-        for i, (c, k, s) in enumerate(zip(channels, kernels, strides)):
+        for i, (c, k, s) in enumerate(zip(channels, kernels, strides, strict=True)):
             convs.append(torch.nn.Conv1d(c_in, c, k, stride=s, bias=False))
             if mode == "layer":
                 norms.append(torch.nn.LayerNorm(c))
@@ -155,7 +156,7 @@ class TinyFeatureEncoder(torch.nn.Module):
                 raise ValueError(f"every length must lie in [0, {wave.shape[1]}] (the samples of "
                                  f"wave), got {lengths}")
         h = wave[:, None, :]  # [B, 1, samples]
-        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
             h = conv(h)  # [B, C, T_i]
             valid = None
             if lengths is not None:

@@ -48,7 +48,8 @@ def _noise(x, seed):
 
 
 def future_leak(norm, x, *, seed: int = 0) -> np.ndarray:
-    """For each frame ``t``: how much the outputs at frames ``<= t`` change when frames ``> t`` change.
+    """For each frame ``t``: how much the outputs at frames ``<= t`` change when frames ``> t``
+    change.
 
     *norm* is a callable on sequences ``[B, T, F]`` (NumPy or torch, as *x*) that returns an array
     of the same shape. For every ``t`` the frames after ``t`` of every sequence get seeded noise

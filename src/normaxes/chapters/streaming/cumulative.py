@@ -68,9 +68,10 @@ def cumulative_standardize(x, layout: str, over, along, *, eps: float = 1e-5,
         sums.
     accumulate
         ``"naive"``: the sums in x's dtype, as the reference implementations do (float16 and
-        bfloat16 in float32, as PyTorch accumulates them; the result is rounded to x's dtype). ``"shifted"``:
-        the same after subtracting the mean of the first step of each statistics set (the variance
-        does not change under a shift; the cancellation in :math:`\overline{x^2} - \bar x^2` does).
+        bfloat16 in float32, as PyTorch accumulates them; the result is rounded to x's dtype).
+        ``"shifted"``: the same after subtracting the mean of the first step of each statistics
+        set (the variance does not change under a shift; the cancellation in
+        :math:`\overline{x^2} - \bar x^2` does).
         ``"float64"``: the sums and the normalization in float64, the result cast back.
 
     An empty *x* (e.g. ``T = 0``) gives an empty result of its shape and dtype.
@@ -144,10 +145,10 @@ def prefix_mask(shape, along_dims, index) -> np.ndarray:
     if len(index) != len(along_dims):
         raise ValueError(f"index {index} needs one entry per dimension in along_dims {along_dims}")
     sub = tuple(shape[d] for d in along_dims)
-    if any(not 0 <= i < s for i, s in zip(index, sub)):
+    if any(not 0 <= i < s for i, s in zip(index, sub, strict=True)):
         raise ValueError(f"index {index} lies outside the sizes {sub} of along_dims {along_dims}")
     order = np.arange(prod(sub)).reshape(sub) <= np.ravel_multi_index(index, sub)
     view = [1] * len(shape)
-    for d, s in zip(along_dims, sub):
+    for d, s in zip(along_dims, sub, strict=True):
         view[d] = s
     return np.broadcast_to(order.reshape(view), shape).copy()

@@ -53,7 +53,8 @@ def stream_batch(seed: int = 8, **kw):
 
 def cumulative_ln(x, eps: float = 1e-5, **kw):
     """Conv-TasNet's cumulative layer norm on ``[B, T, F]`` without its affine step: statistics
-    over F and the frames ``<= t``, ``cumulative_standardize(x, "B T F", over="T F", along="T")``."""
+    over F and the frames ``<= t``,
+    ``cumulative_standardize(x, "B T F", over="T F", along="T")``."""
     return cumulative_standardize(x, "B T F", over="T F", along="T", eps=eps, **kw)
 
 
@@ -113,7 +114,7 @@ def float32_table(shown=("naive", "shifted")):
                                       for T in LENGTHS])
            for lib in BACKENDS for acc in ACCUMULATE for off in OFFSETS}
     rows = [{"library": LABEL[lib], "accumulate": acc, "mean": f"{off:g}",
-             **{f"T = 1e{int(np.log10(T))}": _bucket(v) for T, v in zip(LENGTHS, e)}}
+             **{f"T = 1e{int(np.log10(T))}": _bucket(v) for T, v in zip(LENGTHS, e, strict=True)}}
             for (lib, acc, off), e in err.items() if acc in shown]
     return markdown_table(rows), err
 
@@ -163,7 +164,7 @@ def draw_float32(err):
 
     fig, axes = plt.subplots(1, 2, figsize=(9.2, 4.4), sharey=True)
     styles = {"naive": ("-", "o"), "shifted": ("--", "s"), "float64": (":", "^")}
-    for ax, lib in zip(axes, BACKENDS):
+    for ax, lib in zip(axes, BACKENDS, strict=True):
         for (lib_, acc, off), e in err.items():
             if lib_ != lib:
                 continue

@@ -22,7 +22,7 @@ def influence(norm, x, index) -> np.ndarray:
         raise ValueError("influence needs torch")
     check_array(x)
     index = tuple(index)
-    if len(index) != x.ndim or any(not 0 <= i < s for i, s in zip(index, x.shape)):
+    if len(index) != x.ndim or any(not 0 <= i < s for i, s in zip(index, x.shape, strict=True)):
         raise ValueError(f"index {index} is not a position of x of shape {tuple(x.shape)}")
     xt = torch.as_tensor(to_numpy(x), dtype=torch.float64).clone().requires_grad_(True)
     y = norm(xt)
