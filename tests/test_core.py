@@ -185,7 +185,7 @@ x = np.zeros((2, 3, 8), dtype=np.float32)
      ["Fg=5", "size 8", "does not divide"]),
     # a missing group size: the axis named
     (lambda: standardize(x, "B T (G Fg)", over="T Fg"),
-     ["missing group size", "'G'", "'Fg'", "G=..."]),
+     ["missing size for", "'G'", "'Fg'", "G=..."]),
     (lambda: standardize(x, "B T (G Fg)", over="T Fg", G=2, Fg=2), ["G=2 * Fg=2", "size 8"]),
     # an empty over
     (lambda: standardize(x, "B T F", over=""), ["over is empty"]),

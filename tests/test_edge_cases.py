@@ -214,7 +214,7 @@ X_BAD = np.zeros((4, 50, 8), dtype=np.float32)  # [B, T, F], as data.sequence(B=
     (lambda: standardize(X_BAD, "B T F", over="C"),
      "over names axis 'C', which is not in the layout 'B T F' (its axes are B T F)"),
     (lambda: standardize(X_BAD, "B T (G Fg)", over="T Fg", G=3),
-     "group size G=3 does not divide dimension 2 of x, of size 8, in layout group (G Fg)"),
+     "size G=3 does not divide dimension 2 of x, of size 8, in layout group (G Fg)"),
     (lambda: standardize(X_BAD, "B T F", over="F", mask=np.ones((4, 49, 1), bool)),
      "mask of shape (4, 49, 1) does not broadcast to x of shape (4, 50, 8)"),
 ], ids=["rank", "unknown-axis", "group-size", "mask-shape"])

@@ -13,8 +13,8 @@ from normaxes.book import ledger
 ALL = [c.name for c in ledger.claims()]
 # PyTorch's vectorised and non-vectorised CPU paths (ATEN_CPU_CAPABILITY) move a float32
 # difference of the ledger by one or two float steps of the compared values, and a kernel's
-# output by up to about 6 (the numerics chapter measures F.layer_norm); eight steps from the edge
-# of what a claim prints, its printed text holds on every path.
+# output by up to about 6 (the appendix "How this book is checked" measures F.layer_norm); eight
+# steps from the edge of what a claim prints, its printed text holds on every path.
 MIN_MARGIN_ULPS = 8
 
 

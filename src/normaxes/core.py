@@ -159,19 +159,19 @@ def resolve(layout: str, shape, sizes: dict | None = None) -> Spec:
             choice = " or ".join(f"{n}=..." for n in unknown) if len(names) == 2 else (
                 f"sizes for all but one of {', '.join(unknown)}")
             raise ValueError(
-                f"layout group {text} (dimension {i}, size {d}): missing group size for "
+                f"layout group {text} (dimension {i}, size {d}): missing size for "
                 f"{' and '.join(map(repr, unknown))}; pass {choice}"
             )
         if d % known != 0:
             given = " * ".join(f"{n}={sizes[n]}" for n in names if n in sizes)
             raise ValueError(
-                f"group size {given} does not divide dimension {i} of x, of size {d}, "
+                f"size {given} does not divide dimension {i} of x, of size {d}, "
                 f"in layout group {text}"
             )
         if not unknown and known != d:
             given = " * ".join(f"{n}={sizes[n]}" for n in names)
             raise ValueError(
-                f"group sizes {given} = {known} do not match dimension {i} of x, of size {d}, "
+                f"sizes {given} = {known} do not match dimension {i} of x, of size {d}, "
                 f"in layout group {text}"
             )
         for n in names:
