@@ -69,7 +69,8 @@ class Env:
 
     @property
     def variable(self) -> str:
-        """The environment variable that names another folder for it: ``NORMAXES_ENV_TF``."""
+        """The name of the environment variable that names another folder for it
+        (``NORMAXES_ENV_TF``)."""
         return f"NORMAXES_ENV_{self.name.upper()}"
 
 
@@ -81,7 +82,7 @@ ENVS = {
 
 
 class EnvMissing(RuntimeError):
-    """The environment a snippet asked for has not been built (:attr:`env` says which)."""
+    """The environment a snippet asked for has not been built (its ``env`` says which)."""
 
     def __init__(self, message: str, env: Env | None = None):
         super().__init__(message)
@@ -89,7 +90,7 @@ class EnvMissing(RuntimeError):
 
     @property
     def skip_line(self) -> str:
-        """The one line a chapter prints instead of this error: see :func:`skip_line`."""
+        """The one line a chapter prints instead of this error (see :func:`skip_line`)."""
         return skip_line(self.env) if self.env is not None else f"skipped: {self}"
 
 
@@ -114,7 +115,7 @@ def folder_of(env: str | Env) -> Path:
 
 
 def python_of(env: str | Env) -> Path:
-    """The Python interpreter of *env* (a name in :data:`ENVS` or an :class:`Env`); raises
+    """The Python interpreter of *env* (a name in ``ENVS`` or an :class:`Env`); raises
     :class:`EnvMissing`, naming the make target that builds it, if it is not there."""
     env = _env(env)
     python = folder_of(env) / "bin" / "python"
@@ -154,7 +155,7 @@ class needs:
     Only :class:`EnvMissing` for *env* is caught: any other error (a snippet that fails, a
     missing other environment) propagates, and where *env* is built the block runs as written
     and prints nothing more. One ``needs`` object used for several blocks (in a loop) prints the
-    line once. :attr:`skipped` says whether a block was cut short.
+    line once. Its ``skipped`` says whether a block was cut short.
     """
 
     def __init__(self, env: str | Env = "tf"):
