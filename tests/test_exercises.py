@@ -85,6 +85,30 @@ def test_the_builders_refuse_wrong_values_and_functions():
     assert "choose one of" in choice("per batch")
 
 
+def test_an_expected_mistake_is_told_its_reason():
+    judge = ex.same_value([1.0, 2.0], what="x", known_wrong=[([2.0, 4.0], "you doubled it")],
+                          hint="look again")
+    assert judge([2.0, 4.0]) == "you doubled it"
+    assert judge([1.0, 5.0]).endswith("; look again") and "off by 3" in judge([1.0, 5.0])
+    assert judge([1.0, 2.0]) is None
+
+
+# the chapters' expected mistakes: (exercise, module, its dict of (wrong answer, reason))
+MISTAKES = [("1.1", "axes", "WRONG_11"), ("2.1", "batch_norm", "WRONG_21"),
+            ("5.2", "gn_vs_ln", "WRONG_52"), ("7.1", "gradients", "WRONG_71"),
+            ("8.1", "coupling", "WRONG_81")]
+
+
+@pytest.mark.parametrize("key, module, name", MISTAKES)
+def test_each_expected_mistake_of_a_chapter_gets_its_own_reason(key, module, name):
+    import importlib
+
+    mistakes = getattr(importlib.import_module(f"normaxes.exercises.{module}"), name)
+    for value, reason in mistakes.values():
+        verdict = ex.check(key, value, quiet=True)
+        assert not verdict and verdict.why == reason, (key, verdict.why)
+
+
 def test_an_answer_that_raises_is_wrong_not_an_error():
     @ex.exercise("axes", 99, solution=1.0, wrong=[2.0])
     def _(answer):

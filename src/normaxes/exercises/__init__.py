@@ -162,10 +162,14 @@ def check(key: str, answer, *, quiet: bool = False) -> Verdict:
 
 # --- the usual kinds of answer -------------------------------------------------------------
 
-def same_value(expected, *, tol: float = 1e-6, what: str = "the value") -> Callable:
+def same_value(expected, *, tol: float = 1e-6, what: str = "the value",
+               known_wrong=(), hint: str = "") -> Callable:
     """A checker for a number or an array: right within *tol*; wrong says the shape or the
-    largest difference and where."""
+    largest difference and where. *known_wrong* holds ``(value, reason)`` pairs, the mistakes
+    an exercise expects: an answer that matches one (within *tol*, or a relative 1e-5) is told
+    its *reason* instead. *hint* ends every other wrong verdict."""
     exp = np.asarray(expected, dtype=np.float64)
+    mistakes = [(np.asarray(v, dtype=np.float64), reason) for v, reason in known_wrong]
 
     def judge(answer):
         from ..interop import to_numpy
@@ -178,9 +182,13 @@ def same_value(expected, *, tol: float = 1e-6, what: str = "the value") -> Calla
         err = np.abs(got - exp)
         if exp.size == 0 or float(err.max()) <= tol:
             return None
+        for value, reason in mistakes:
+            if value.shape == got.shape and np.allclose(got, value, rtol=1e-5, atol=tol):
+                return reason
         where = np.unravel_index(int(err.argmax()), exp.shape)
         at = f" at index {tuple(int(i) for i in where)}" if exp.ndim else ""
-        return f"{what} is off by {float(err.max()):.3g}{at} (allowed: {tol:g})"
+        return f"{what} is off by {float(err.max()):.3g}{at} (allowed: {tol:g})" + (
+            f"; {hint}" if hint else "")
 
     return judge
 

@@ -36,14 +36,9 @@ WRONG_11 = {  # plausible wrong masks, and why each is wrong
           right_because="GN(3) pools x[0, :, 0:2]: one example, every frame, the 2 features of "
                         "the first group (m = 8).")
 def _(answer):
-    why = same_value(GN3_SHARED, what="the mask")(answer)
-    if why is None:
-        return None
-    got = np.asarray(answer, dtype=float)
-    for mask, reason in WRONG_11.values():
-        if got.shape == mask.shape and np.array_equal(got, mask):
-            return reason
-    return why + "; mark with 1 every entry x[b, t, f] in the set of x[0, 0, 0], itself included"
+    return same_value(GN3_SHARED, what="the mask", known_wrong=WRONG_11.values(),
+                      hint="mark with 1 every entry x[b, t, f] in the set of x[0, 0, 0], "
+                           "itself included")(answer)
 
 
 # --- 1.2: per-frame RMS Norm of the tiny sequence's second sequence, by hand -------------------
@@ -59,10 +54,8 @@ RMS_12 = X2 / np.sqrt((X2**2).mean(axis=-1, keepdims=True))
           right_because="Each frame is divided by the root of its mean of squares: 8, 53 and 2.")
 def _(answer):
     why = same_value(RMS_12, tol=1e-3, what="the output [T, F]")(answer)
-    if why is None:
-        return None
-    got = np.asarray(answer, dtype=float)
-    if got.shape == RMS_12.shape and np.allclose(got, RMS_12 * np.sqrt(2), atol=1e-3):
+    sum_not_mean = same_value(RMS_12 * np.sqrt(2), tol=1e-3)(answer) is None
+    if why is not None and sum_not_mean:
         return why + "; you divided by the root of the sum of squares, not of their mean"
     return why
 
