@@ -238,24 +238,27 @@ def test_evaluate_measures_the_running_statistics_against_the_precise_ones(train
     assert expected.min() > 1e-3
 
 
-def test_the_second_process_gives_the_same_bits_and_ends():
-    """experiment() with a second process (batch size 2 there) returns what one process does,
-    and leaves no process behind."""
-    kw = dict(batch_sizes=(2, 8), norms=("BN", "GN4"), seeds=(0,), epochs=1)
-    started = []
+@pytest.fixture
+def started(monkeypatch):
+    """The pids of the processes training.subprocess.Popen starts while the test runs."""
+    pids = []
     real = training.subprocess.Popen
 
     def spy(*args, **kwargs):
         p = real(*args, **kwargs)
-        started.append(p.pid)
+        pids.append(p.pid)
         return p
 
-    training.subprocess.Popen = spy
-    try:
-        two = training.experiment.__wrapped__(processes=2, **kw)
-    finally:
-        training.subprocess.Popen = real
-    one = training.experiment.__wrapped__(processes=1, **kw)
+    monkeypatch.setattr(training.subprocess, "Popen", spy)
+    return pids
+
+
+def test_the_second_process_gives_the_same_bits_and_ends(started):
+    """experiment() with a second process (batch size 2 there) returns what one process does,
+    and leaves no process behind."""
+    kw = dict(batch_sizes=(2, 8), norms=("BN", "GN4"), seeds=(0,), epochs=1)
+    two = training.experiment.__wrapped__(processes=2, **kw)
+    one = training.experiment.__wrapped__(processes=1, **kw)  # starts no process
     assert len(started) == 1 and list(two) == [2, 8]
     for B in (2, 8):
         for field in ("eval_error", "train_mode_error", "precise_error", "ema_vs_precise"):
@@ -305,16 +308,7 @@ def test_two_processes_leave_nothing_behind():
 
 
 @pytest.mark.parametrize("fault, error", [("hang", TimeoutError), ("crash", RuntimeError)])
-def test_a_failing_worker_is_ended(fault, error, monkeypatch):
-    started = []
-    real = training.subprocess.Popen
-
-    def spy(*args, **kwargs):
-        p = real(*args, **kwargs)
-        started.append(p.pid)
-        return p
-
-    monkeypatch.setattr(training.subprocess, "Popen", spy)
+def test_a_failing_worker_is_ended(fault, error, started):
     with pytest.raises(error):
         training.run_two_processes(timeout=8 if fault == "hang" else 120, fault=fault)
     assert len(started) == 2
